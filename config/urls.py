@@ -1,0 +1,19 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from config.api import HealthView, TokenView
+
+handler404 = "config.api_errors.not_found"
+handler500 = "config.api_errors.server_error"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("healthz", HealthView.as_view(), name="healthz"),
+    path("api/auth/token/", TokenView.as_view(), name="api-token"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("doc", SpectacularSwaggerView.as_view(url_name="schema"), name="doc"),
+    path("api/", include("events.api.urls")),
+    path("", include("events.urls")),
+]

@@ -1,0 +1,115 @@
+"""POST /api/hook/ and /api/hook/<provider>/: where every provider delivers its events."""
+
+import logging
+
+from django.db import DataError, InterfaceError, OperationalError
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.parsers import BaseParser
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api_errors import error_body
+from events.providers import ADAPTERS
+from events.providers.base import WebhookRefused
+from events.webhooks import receive_webhook
+
+logger = logging.getLogger(__name__)
+
+ErrorSerializer = inline_serializer(
+    "Error", {"error": serializers.CharField(), "detail": serializers.CharField()}
+)
+AcceptedSerializer = inline_serializer(
+    "WebhookAccepted",
+    {
+        "provider": serializers.CharField(),
+        "stored": serializers.IntegerField(),
+        "duplicates": serializers.IntegerField(),
+        "skipped": serializers.ListField(child=serializers.DictField()),
+        "verified": serializers.BooleanField(),
+    },
+)
+
+
+class RawBodyParser(BaseParser):
+    """Declares every media type so DRF leaves the body to the provider adapters."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {}
+
+
+@extend_schema(tags=["webhooks"])
+class WebhookView(APIView):
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
+    parser_classes = (RawBodyParser,)
+
+    @extend_schema(
+        summary="Probe: providers check the URL before saving it",
+        responses={200: inline_serializer("Probe", {"providers": serializers.ListField()})},
+    )
+    def get(self, request, provider: str | None = None):
+        return Response({"providers": list(ADAPTERS)})
+
+    @extend_schema(
+        summary="Receive a provider's delivery events",
+        description=(
+            "Verifies the request (the provider's signature, or HTTP basic auth from "
+            "WEBHOOK_SECRET), stores each event once and answers 200 only after commit. "
+            "Without a provider in the URL the provider is recognised from the request. "
+            "Refusals: 400 malformed or unknown provider, 401 wrong basic auth (with "
+            "WWW-Authenticate), 403 bad or stale signature, 404 unknown provider slug, "
+            "413 body too large, 415 wrong content type, 503 database unavailable (retry)."
+        ),
+        request=OpenApiTypes.BINARY,
+        responses={
+            200: AcceptedSerializer,
+            400: OpenApiResponse(ErrorSerializer, description="malformed or unknown provider"),
+            401: OpenApiResponse(ErrorSerializer, description="basic auth missing or wrong"),
+            403: OpenApiResponse(ErrorSerializer, description="signature missing or wrong"),
+            404: OpenApiResponse(ErrorSerializer, description="no such provider"),
+            413: OpenApiResponse(ErrorSerializer, description="body too large"),
+            415: OpenApiResponse(ErrorSerializer, description="wrong content type"),
+            503: OpenApiResponse(ErrorSerializer, description="database unavailable"),
+        },
+        examples=[
+            OpenApiExample(
+                "stored",
+                value={
+                    "provider": "mandrill",
+                    "stored": 2,
+                    "duplicates": 0,
+                    "skipped": [],
+                    "verified": True,
+                },
+                response_only=True,
+            )
+        ],
+    )
+    def post(self, request, provider: str | None = None):
+        try:
+            outcome = receive_webhook(request._request, provider)
+        except WebhookRefused as refusal:
+            logger.info("webhook refused", extra={"provider": provider, "reason": refusal.code})
+            return Response(
+                error_body(refusal.code, refusal.detail, **refusal.extra),
+                status=refusal.status,
+                headers=refusal.headers,
+            )
+        except DataError as error:
+            return Response(
+                error_body("unstorable", f"An event could not be stored: {error}"[:500]),
+                status=400,
+            )
+        except (OperationalError, InterfaceError):
+            logger.exception("webhook not stored: database unavailable")
+            return Response(
+                error_body("database_unavailable", "Events were not stored; retry later."),
+                status=503,
+                headers={"Retry-After": "30"},
+            )
+        return Response(outcome.__dict__)

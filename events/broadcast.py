@@ -1,0 +1,21 @@
+"""The broadcaster observer: one channel-layer message per stored batch, to every dashboard."""
+
+from asgiref.sync import async_to_sync
+from channels.layers import get_channel_layer
+
+from events.live_store import counts_of
+from events.observers import StoredBatch
+
+EVENTS_GROUP = "email-events"
+
+
+def broadcast_batch(batch: StoredBatch) -> None:
+    if not batch.events:
+        return
+    message = {
+        "type": "events.batch",
+        "events": batch.serialized,
+        "counts": counts_of(batch.events),
+        "cursor": batch.cursor,
+    }
+    async_to_sync(get_channel_layer().group_send)(EVENTS_GROUP, message)

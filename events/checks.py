@@ -1,0 +1,24 @@
+"""`manage.py check` warns about webhooks that anyone on the web could post to."""
+
+from django.core import checks
+
+from events.providers import ADAPTERS
+
+
+def open_webhook_providers() -> list[str]:
+    """Providers whose webhook is accepted without any secret configured."""
+    return [slug for slug, adapter in ADAPTERS.items() if not adapter().secret_configured()]
+
+
+@checks.register(checks.Tags.security)
+def check_webhook_secrets(app_configs=None, **kwargs):
+    open_providers = open_webhook_providers()
+    if not open_providers:
+        return []
+    return [
+        checks.Warning(
+            f"Webhooks for {', '.join(open_providers)} are accepted without verification.",
+            hint="Set WEBHOOK_SECRET and the providers' signing keys (see .env.example).",
+            id="events.W001",
+        )
+    ]

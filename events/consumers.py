@@ -1,0 +1,167 @@
+"""/ws/email/: a snapshot on connect, then coalesced live frames; clients filter and resume.
+
+Protocol: docs/websocket.md. Under a flood a client gets at most one frame per
+WS_FRAME_INTERVAL_MS with at most WS_MAX_EVENTS_PER_FRAME events; the rest are counted in
+`dropped`, while `counts` always carries every event so counters stay exact.
+"""
+
+import asyncio
+import time
+from collections import Counter
+
+import orjson
+from asgiref.sync import sync_to_async
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from django.conf import settings
+
+from events import selectors
+from events.broadcast import EVENTS_GROUP
+from events.live_store import cursor_order, is_valid_cursor
+from events.models import EventType, Provider
+
+CLOSE_UNAUTHENTICATED = 4401
+MAX_CLIENT_MESSAGE_BYTES = 4096
+
+
+def _merge_counts(total: dict[str, Counter], counts: dict[str, dict[str, int]]) -> None:
+    for dimension, values in counts.items():
+        total.setdefault(dimension, Counter()).update(values)
+
+
+class EmailEventConsumer(AsyncJsonWebsocketConsumer):
+    @classmethod
+    async def encode_json(cls, content) -> str:
+        return orjson.dumps(content).decode()
+
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=CLOSE_UNAUTHENTICATED)
+            return
+        self.filters: dict = {"types": set(), "providers": set(), "campaign": None}
+        self.pending: list[dict] = []
+        self.pending_counts: dict[str, Counter] = {}
+        self.dropped = 0
+        self.cursor: str | None = None
+        self.last_frame_at = 0.0
+        self.flush_task: asyncio.Task | None = None
+        await self.channel_layer.group_add(EVENTS_GROUP, self.channel_name)
+        await self.accept()
+        await self.send_snapshot()
+
+    async def disconnect(self, code):
+        if hasattr(self, "filters"):
+            await self.channel_layer.group_discard(EVENTS_GROUP, self.channel_name)
+        if getattr(self, "flush_task", None):
+            self.flush_task.cancel()
+
+    # --- client messages
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if text_data is None or len(text_data) > MAX_CLIENT_MESSAGE_BYTES:
+            await self.send_error("Send JSON text messages of at most 4 KB.")
+            return
+        try:
+            await super().receive(text_data=text_data, **kwargs)
+        except ValueError:
+            await self.send_error("The message is not valid JSON.")
+
+    async def receive_json(self, content, **kwargs):
+        action = content.get("action") if isinstance(content, dict) else None
+        if action == "filter":
+            await self.apply_filter(content)
+        elif action == "resume":
+            await self.resume(content.get("cursor"))
+        else:
+            await self.send_error('Unknown action; use "filter" or "resume".')
+
+    async def apply_filter(self, content: dict) -> None:
+        types, providers = content.get("types") or [], content.get("providers") or []
+        campaign = content.get("campaign")
+        if not (isinstance(types, list) and isinstance(providers, list)):
+            await self.send_error("types and providers must be lists.")
+            return
+        unknown = (set(map(str, types)) - set(EventType.values)) | (
+            set(map(str, providers)) - set(Provider.values)
+        )
+        if unknown or not (campaign is None or (isinstance(campaign, int) and campaign > 0)):
+            await self.send_error(f"Unknown filter values: {sorted(unknown) or campaign}.")
+            return
+        self.filters = {"types": set(types), "providers": set(providers), "campaign": campaign}
+        await self.send_snapshot()
+
+    async def resume(self, cursor) -> None:
+        if not is_valid_cursor(cursor):
+            await self.send_error("resume needs the cursor of a frame this server sent.")
+            return
+        events, new_cursor = await sync_to_async(selectors.events_since_cursor)(cursor=cursor)
+        events = [e for e in reversed(events) if self.wanted(e)]
+        self.cursor = new_cursor
+        await self.send_json(
+            {"type": "events", "events": events, "cursor": new_cursor, "replay": True}
+        )
+
+    async def send_error(self, detail: str) -> None:
+        await self.send_json({"type": "error", "detail": detail})
+
+    # --- frames out
+
+    def wanted(self, event: dict) -> bool:
+        f = self.filters
+        return (
+            (not f["types"] or event["type"] in f["types"])
+            and (not f["providers"] or event["provider"] in f["providers"])
+            and (f["campaign"] is None or event["campaign"] == f["campaign"])
+        )
+
+    async def send_snapshot(self) -> None:
+        snapshot = await sync_to_async(selectors.live_snapshot)(limit=settings.LIVE_SNAPSHOT_EVENTS)
+        self.cursor = snapshot["cursor"]
+        await self.send_json(
+            {
+                "type": "snapshot",
+                "counters": snapshot["counters"],
+                "events": [e for e in snapshot["events"] if self.wanted(e)],
+                "cursor": snapshot["cursor"],
+                "filters": {
+                    "types": sorted(self.filters["types"]),
+                    "providers": sorted(self.filters["providers"]),
+                    "campaign": self.filters["campaign"],
+                },
+            }
+        )
+
+    async def events_batch(self, message: dict) -> None:
+        """A stored batch from the broadcaster: queue it and send now or at the next slot."""
+        self.pending.extend(e for e in message["events"] if self.wanted(e))
+        _merge_counts(self.pending_counts, message["counts"])
+        if message.get("cursor"):
+            self.cursor = max(self.cursor or "0-0", message["cursor"], key=cursor_order)
+        overflow = len(self.pending) - settings.WS_MAX_EVENTS_PER_FRAME
+        if overflow > 0:
+            self.dropped += overflow
+            del self.pending[:overflow]
+        wait_s = self.last_frame_at + settings.WS_FRAME_INTERVAL_MS / 1000 - time.monotonic()
+        if wait_s <= 0:
+            await self.flush()
+        elif self.flush_task is None or self.flush_task.done():
+            self.flush_task = asyncio.create_task(self.flush_later(wait_s))
+
+    async def flush_later(self, wait_s: float) -> None:
+        await asyncio.sleep(wait_s)
+        await self.flush()
+
+    async def flush(self) -> None:
+        if not self.pending and not self.pending_counts:
+            return
+        frame = {
+            "type": "events",
+            "events": self.pending[::-1],
+            "counts": {d: dict(c) for d, c in self.pending_counts.items()},
+            "cursor": self.cursor,
+        }
+        if self.dropped:
+            frame["dropped"] = self.dropped
+        self.pending, self.pending_counts, self.dropped = [], {}, 0
+        self.last_frame_at = time.monotonic()
+        await self.send_json(frame)

@@ -1,0 +1,150 @@
+"""The live view in Redis: a capped stream of recent events and exact counters.
+
+Written once per batch in one pipeline; everything here can be rebuilt from PostgreSQL
+(`manage.py rebuild_live`), so Redis is a fast copy, never the record of truth.
+"""
+
+from collections import Counter
+
+import orjson
+from django.conf import settings
+from django_redis import get_redis_connection
+
+from events import redis_keys
+from events.models import EmailEvent
+from events.observers import StoredBatch
+
+COUNTER_DIMENSIONS = ("types", "providers")
+
+
+def _redis():
+    return get_redis_connection("default")
+
+
+def _count(events: list[EmailEvent]) -> dict[str, Counter]:
+    counts: dict[str, Counter] = {"types": Counter(), "providers": Counter()}
+    for event in events:
+        counts["types"][event.type] += 1
+        counts["providers"][event.provider] += 1
+    return counts
+
+
+def counts_of(events: list[EmailEvent]) -> dict[str, dict[str, int]]:
+    """Counter increments a batch makes, as sent to dashboards beside the events."""
+    return {dimension: dict(counter) for dimension, counter in _count(events).items()}
+
+
+def _add_counters(pipe, events: list[EmailEvent]) -> None:
+    for dimension, counter in _count(events).items():
+        for name, n in counter.items():
+            pipe.hincrby(redis_keys.counter(dimension), name, n)
+    per_campaign: Counter = Counter((e.campaign_id, e.type) for e in events if e.campaign_id)
+    for (campaign_id, event_type), n in per_campaign.items():
+        pipe.hincrby(redis_keys.campaign_counter(campaign_id), event_type, n)
+    per_minute: Counter = Counter((int(e.timestamp.timestamp()) // 60, e.type) for e in events)
+    for minute in {m for m, _ in per_minute}:
+        pipe.expire(redis_keys.minute_counter(minute), redis_keys.MINUTE_TTL_S)
+    for (minute, event_type), n in per_minute.items():
+        pipe.hincrby(redis_keys.minute_counter(minute), event_type, n)
+
+
+def _add_to_stream(pipe, serialized: list[dict]) -> None:
+    for event in serialized:
+        pipe.xadd(
+            redis_keys.stream(),
+            {"e": orjson.dumps(event)},
+            maxlen=settings.LIVE_STREAM_MAX_EVENTS,
+            approximate=True,
+        )
+
+
+def record_batch(batch: StoredBatch) -> None:
+    """Observer: append the batch to the stream and bump counters, in one round trip."""
+    if not batch.events:
+        return
+    pipe = _redis().pipeline(transaction=True)
+    _add_to_stream(pipe, batch.serialized)
+    _add_counters(pipe, batch.events)
+    results = pipe.execute()
+    batch.cursor = results[len(batch.events) - 1].decode()
+
+
+def _decode_entries(entries) -> list[dict]:
+    return [orjson.loads(fields[b"e"]) for _, fields in entries]
+
+
+def counters() -> dict[str, dict[str, int]]:
+    pipe = _redis().pipeline(transaction=False)
+    for dimension in COUNTER_DIMENSIONS:
+        pipe.hgetall(redis_keys.counter(dimension))
+    return {
+        dimension: {k.decode(): int(v) for k, v in values.items()}
+        for dimension, values in zip(COUNTER_DIMENSIONS, pipe.execute(), strict=True)
+    }
+
+
+def campaign_counters(campaign_id: int) -> dict[str, int]:
+    values = _redis().hgetall(redis_keys.campaign_counter(campaign_id))
+    return {k.decode(): int(v) for k, v in values.items()}
+
+
+def snapshot(limit: int) -> dict:
+    """Counters, the newest `limit` events (newest first) and the cursor to resume from."""
+    entries = _redis().xrevrange(redis_keys.stream(), count=limit)
+    cursor = entries[0][0].decode() if entries else latest_cursor()
+    return {"counters": counters(), "events": _decode_entries(entries), "cursor": cursor}
+
+
+def latest_cursor() -> str:
+    info = _redis().xinfo_stream(redis_keys.stream()) if _stream_exists() else None
+    return info["last-generated-id"].decode() if info else "0-0"
+
+
+def _stream_exists() -> bool:
+    return bool(_redis().exists(redis_keys.stream()))
+
+
+def events_after(cursor: str, limit: int) -> tuple[list[dict], str, bool]:
+    """Events after `cursor`, oldest first, the new cursor, and whether the stream still
+    holds everything after `cursor` (False once it was trimmed or lost: ask PostgreSQL)."""
+    redis = _redis()
+    first = redis.xrange(redis_keys.stream(), count=1)
+    entries = redis.xrange(redis_keys.stream(), min=f"({cursor}", count=limit)
+    complete = bool(first) and cursor_order(first[0][0].decode()) <= cursor_order(cursor)
+    new_cursor = entries[-1][0].decode() if entries else cursor
+    return _decode_entries(entries), new_cursor, complete
+
+
+def cursor_order(cursor: str) -> tuple[int, int]:
+    ms, _, seq = cursor.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def is_valid_cursor(cursor: object) -> bool:
+    if not isinstance(cursor, str) or len(cursor) > 40:
+        return False
+    ms, _, seq = cursor.partition("-")
+    return ms.isdigit() and (seq == "" or seq.isdigit())
+
+
+def cursor_time_ms(cursor: str) -> int:
+    return cursor_order(cursor)[0]
+
+
+def rebuild(events_by_dimension: dict, per_campaign: list, per_minute: list, recent: list) -> None:
+    """Replace the whole live view with aggregates read from PostgreSQL (see rebuild_live)."""
+    redis = _redis()
+    stale = list(redis.scan_iter(match=redis_keys.key("*"), count=1000))
+    pipe = redis.pipeline(transaction=True)
+    if stale:
+        pipe.delete(*stale)
+    for dimension, values in events_by_dimension.items():
+        if values:
+            pipe.hset(redis_keys.counter(dimension), mapping=values)
+    for campaign_id, event_type, n in per_campaign:
+        pipe.hset(redis_keys.campaign_counter(campaign_id), event_type, n)
+    for minute, event_type, n in per_minute:
+        pipe.hset(redis_keys.minute_counter(minute), event_type, n)
+        pipe.expire(redis_keys.minute_counter(minute), redis_keys.MINUTE_TTL_S)
+    _add_to_stream(pipe, recent)
+    pipe.execute()

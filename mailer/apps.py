@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MailerConfig(AppConfig):
+    name = "mailer"
+    verbose_name = "Mailer"

@@ -1,0 +1,14 @@
+# Sourced by run.sh and test.sh: loads .env, ensures the services, exports their URLs.
+# Defines STACK_STARTED (the servers this invocation started) and stop_stack.
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+if [ -f .env ]; then set -a; . ./.env; set +a; fi
+STACK_STARTED_FILE=$(mktemp)
+export STACK_STARTED_FILE
+scripts/stack.sh up
+set -a; . .run/stack.env; set +a
+stop_stack() {
+  # shellcheck disable=SC2046
+  scripts/stack.sh down $(cat "$STACK_STARTED_FILE")
+  rm -f "$STACK_STARTED_FILE"
+}

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# `make run`: services, migrations, superuser, then daphne and a Celery worker until Ctrl-C.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -f .env ]; then
+  sed "s/^SECRET_KEY=.*/SECRET_KEY=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')/" .env.example >.env
+  echo "run: created .env from .env.example (development values; edit it to configure)"
+fi
+. scripts/env.sh
+PORT=${PORT:-8000}
+PIDS=()
+stop_all() {
+  trap - EXIT INT TERM
+  echo "run: stopping"
+  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  stop_stack
+}
+trap stop_all EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+PY=.venv/bin/python
+$PY manage.py migrate --noinput
+$PY manage.py collectstatic --noinput -v 0
+if [ -n "${DJANGO_SUPERUSER_USERNAME:-}" ] && [ -n "${DJANGO_SUPERUSER_PASSWORD:-}" ]; then
+  $PY manage.py createsuperuser --noinput 2>/dev/null && echo "run: created superuser $DJANGO_SUPERUSER_USERNAME" ||
+    echo "run: superuser $DJANGO_SUPERUSER_USERNAME already exists"
+else
+  echo "run: no DJANGO_SUPERUSER_USERNAME/PASSWORD set; create a user with: .venv/bin/python manage.py createsuperuser"
+fi
+
+.venv/bin/daphne -b 127.0.0.1 -p "$PORT" config.asgi:application &
+PIDS+=($!)
+.venv/bin/celery -A config worker --loglevel INFO --concurrency 2 &
+PIDS+=($!)
+cat <<MSG
+
+  Mailpulse is running:
+    dashboard   http://127.0.0.1:$PORT/
+    API docs    http://127.0.0.1:$PORT/doc
+    admin       http://127.0.0.1:$PORT/admin/
+    health      http://127.0.0.1:$PORT/healthz
+    webhooks    http://127.0.0.1:$PORT/api/hook/
+  Ctrl-C stops everything started here.
+
+MSG
+wait -n "${PIDS[@]}"
+echo "run: a process exited; stopping the rest"

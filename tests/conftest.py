@@ -1,0 +1,66 @@
+"""Fixtures for the real services, shared by every test: PostgreSQL (pytest-django's test
+database), the test Redis database, throwaway Redis servers and live daphne servers."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django_redis import get_redis_connection
+from rest_framework.test import APIClient
+
+from tests.servers import RedisServer, start_daphne
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis():
+    """Each test starts and ends with an empty test Redis database."""
+    redis = get_redis_connection("default")
+    redis.flushdb()
+    yield
+    redis.flushdb()
+
+
+@pytest.fixture
+def user(db):
+    return get_user_model().objects.create_user("viewer", "viewer@example.com", "pw-viewer-123")
+
+
+@pytest.fixture
+def staff_user(db):
+    return get_user_model().objects.create_user(
+        "ops", "ops@example.com", "pw-ops-12345", is_staff=True
+    )
+
+
+@pytest.fixture
+def api_client(user) -> APIClient:
+    client = APIClient()
+    client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def redis_server(tmp_path):
+    """A throwaway Redis server of the test's own, which the test may stop and start."""
+    server = RedisServer(tmp_path / "redis")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def daphne_factory(transactional_db):
+    """Starts live daphne servers on the test database; each is stopped after the test."""
+    servers = []
+
+    def start(**env):
+        server = start_daphne(**env)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def live_server_url(daphne_factory) -> str:
+    return daphne_factory().url
