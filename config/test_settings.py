@@ -6,7 +6,7 @@ from urllib.parse import urlsplit, urlunsplit
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-django-checks-0123")
 
 from config.settings import *  # noqa: F403
-from config.settings import CACHES, CHANNEL_LAYERS, REDIS_URL, env
+from config.settings import CACHES, CHANNEL_LAYERS, DATABASES, REDIS_URL, env
 
 REDIS_TEST_DB = env.int("REDIS_TEST_DB", default=15)
 
@@ -17,7 +17,9 @@ def _with_db(url: str, db: int) -> str:
 
 
 REDIS_URL = _with_db(REDIS_URL, REDIS_TEST_DB)
-REDIS_KEY_PREFIX = "mptest"
+# Separate suites (e.g. two checkouts) may share the servers with their own numbers and names.
+REDIS_KEY_PREFIX = f"mptest{REDIS_TEST_DB}"
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DB_NAME", default="test_mailpulse")}
 CACHES["default"]["LOCATION"] = REDIS_URL
 CACHES["default"]["KEY_PREFIX"] = REDIS_KEY_PREFIX
 CHANNEL_LAYERS["default"]["CONFIG"] = {
