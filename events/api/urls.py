@@ -7,11 +7,11 @@ from events.api.events import (
     MessageTimelineView,
     StatsView,
 )
-from events.api.webhooks import WebhookView
+from events.api.webhooks import ProviderWebhookView, WebhookView
 
 urlpatterns = [
     path("hook/", WebhookView.as_view(), name="webhook"),
-    path("hook/<str:provider>/", WebhookView.as_view(), name="webhook-provider"),
+    path("hook/<str:provider>/", ProviderWebhookView.as_view(), name="webhook-provider"),
     path("events/", EventListView.as_view(), name="event-list"),
     path("events/live/", LiveView.as_view(), name="event-live"),
     path("events/stats/", StatsView.as_view(), name="event-stats"),

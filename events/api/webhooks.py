@@ -4,7 +4,14 @@ import logging
 
 from django.db import DataError, InterfaceError, OperationalError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers
 from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny
@@ -50,6 +57,7 @@ class WebhookView(APIView):
 
     @extend_schema(
         summary="Probe: providers check the URL before saving it",
+        operation_id="hook_probe",
         responses={200: inline_serializer("Probe", {"providers": serializers.ListField()})},
     )
     def get(self, request, provider: str | None = None):
@@ -57,6 +65,7 @@ class WebhookView(APIView):
 
     @extend_schema(
         summary="Receive a provider's delivery events",
+        operation_id="hook_receive",
         description=(
             "Verifies the request (the provider's signature, or HTTP basic auth from "
             "WEBHOOK_SECRET), stores each event once and answers 200 only after commit. "
@@ -113,3 +122,14 @@ class WebhookView(APIView):
                 headers={"Retry-After": "30"},
             )
         return Response(outcome.__dict__)
+
+
+@extend_schema_view(
+    get=extend_schema(operation_id="hook_provider_probe"),
+    post=extend_schema(
+        operation_id="hook_provider_receive",
+        parameters=[OpenApiParameter("provider", str, OpenApiParameter.PATH, enum=list(ADAPTERS))],
+    ),
+)
+class ProviderWebhookView(WebhookView):
+    """The same endpoint with the provider named in the URL instead of recognised."""

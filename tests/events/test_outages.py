@@ -1,0 +1,76 @@
+"""Real outages: a webhook is acknowledged only once stored, and the live view recovers."""
+
+import os
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from events.models import EmailEvent
+from tests.events.webhook_helpers import mandrill_event
+from tests.servers import ROOT, database_url_for_tests, free_port
+
+
+def _post(server, events) -> httpx.Response:
+    import json
+
+    return httpx.post(
+        f"{server.url}/api/hook/mandrill/",
+        data={"mandrill_events": json.dumps(events)},
+        timeout=30,
+    )
+
+
+def test_database_unreachable_answers_503_so_the_provider_retries(daphne_factory):
+    server = daphne_factory(DATABASE_URL=f"postgres://nobody@127.0.0.1:{free_port()}/none")
+
+    response = _post(server, [mandrill_event()])
+
+    assert response.status_code == 503
+    assert response.json()["error"] == "database_unavailable"
+    assert response.headers["Retry-After"]
+    assert not EmailEvent.objects.exists()
+
+
+def test_redis_down_still_stores_and_rebuild_live_restores_the_view(daphne_factory, redis_server):
+    server = daphne_factory(REDIS_URL=redis_server.url)
+    assert _post(server, [mandrill_event("delivered", message_id="before")]).status_code == 200
+
+    redis_server.stop()
+    during = _post(server, [mandrill_event("hard_bounce", message_id="during")])
+
+    assert during.status_code == 200
+    assert set(EmailEvent.objects.values_list("message_id", flat=True)) == {"before", "during"}
+
+    redis_server.start()
+    subprocess.run(
+        [sys.executable, "manage.py", "rebuild_live"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.test_settings",
+            "DATABASE_URL": database_url_for_tests(),
+            "REDIS_URL": redis_server.url,
+        },
+        check=True,
+        timeout=60,
+    )
+    token = _token()
+    live = httpx.get(
+        f"{server.url}/api/events/live/", headers={"Authorization": f"Token {token}"}, timeout=10
+    ).json()
+
+    assert live["counters"]["types"] == {"delivered": 1, "bounced": 1}
+    assert [e["message_id"] for e in live["events"]] == ["during", "before"]
+
+
+def _token() -> str:
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    user = get_user_model().objects.create_user("ops", password="pw-ops-12345")
+    return Token.objects.create(user=user).key
+
+
+pytestmark = pytest.mark.django_db(transaction=True)
