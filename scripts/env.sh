@@ -2,7 +2,14 @@
 # Defines STACK_STARTED (the servers this invocation started) and stop_stack.
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-if [ -f .env ]; then set -a; . ./.env; set +a; fi
+# .env fills in what the environment does not already set (the environment wins).
+if [ -f .env ]; then
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in '' | \#*) continue ;; esac
+    key=${line%%=*}
+    [ -n "${!key+set}" ] || export "$line"
+  done <.env
+fi
 STACK_STARTED_FILE=$(mktemp)
 export STACK_STARTED_FILE
 scripts/stack.sh up

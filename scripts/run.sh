@@ -30,7 +30,8 @@ else
   echo "run: no DJANGO_SUPERUSER_USERNAME/PASSWORD set; create a user with: .venv/bin/python manage.py createsuperuser"
 fi
 
-.venv/bin/daphne -b 127.0.0.1 -p "$PORT" config.asgi:application &
+# Our JSON request log replaces daphne's access log (-v 0).
+.venv/bin/daphne -v 0 -b 127.0.0.1 -p "$PORT" config.asgi:application &
 PIDS+=($!)
 .venv/bin/celery -A config worker --loglevel INFO --concurrency 2 &
 PIDS+=($!)
