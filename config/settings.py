@@ -160,8 +160,8 @@ SPECTACULAR_SETTINGS = {
         "(get one from `POST /api/auth/token/`). Every error is JSON: "
         '`{"error": "<code>", "detail": "<what is wrong>"}`.\n\n'
         "Providers post delivery events to `/api/hook/` (see the webhooks tag). "
-        "The live websocket `/ws/email/` is described in "
-        "[docs/websocket.md](https://github.com/mailpulse/mailpulse/blob/main/docs/websocket.md)."
+        "The live websocket `/ws/email/` (snapshot, live frames, filter, resume) is described "
+        "in [the websocket protocol](/doc/websocket.md)."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,

@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from config.api import HealthView, TokenView
+from config.docs import published_doc
 
 handler404 = "config.api_errors.not_found"
 handler500 = "config.api_errors.server_error"
@@ -14,6 +15,7 @@ urlpatterns = [
     path("api/auth/token/", TokenView.as_view(), name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("doc", SpectacularSwaggerView.as_view(url_name="schema"), name="doc"),
+    path("doc/<str:name>", published_doc, name="published-doc"),
     path("api/", include("events.api.urls")),
     path("", include("events.urls")),
 ]

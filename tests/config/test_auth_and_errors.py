@@ -96,3 +96,13 @@ def test_every_endpoint_has_a_summary(client):
         if not operation.get("summary")
     ]
     assert missing == []
+
+
+def test_websocket_protocol_is_linked_from_the_api_description(client):
+    schema = client.get("/api/schema/?format=json").json()
+    assert "/doc/websocket.md" in schema["info"]["description"]
+
+    doc = client.get("/doc/websocket.md")
+    assert doc.status_code == 200
+    assert b'"type": "snapshot"' in b"".join(doc.streaming_content)
+    assert client.get("/doc/settings.py").status_code == 404
