@@ -7,7 +7,9 @@ import environ
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# The environment wins over .env; the tests ignore .env so a developer's file cannot change them.
+if not env.bool("MAILPULSE_IGNORE_DOTENV", default=False):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="dev-only-not-secret" if DEBUG else environ.Env.NOTSET)

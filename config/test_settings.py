@@ -3,6 +3,7 @@
 import os
 from urllib.parse import urlsplit, urlunsplit
 
+os.environ["MAILPULSE_IGNORE_DOTENV"] = "1"
 os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-for-django-checks-0123")
 
 from config.settings import *  # noqa: F403

@@ -22,3 +22,25 @@ def check_webhook_secrets(app_configs=None, **kwargs):
             id="events.W001",
         )
     ]
+
+
+@checks.register(checks.Tags.security)
+def check_webhook_keys_load(app_configs=None, **kwargs):
+    """A configured key that cannot be loaded (e.g. a malformed SendGrid public key) would
+    fail every webhook of that provider: say so at startup instead."""
+    errors = []
+    for slug, adapter_class in ADAPTERS.items():
+        adapter = adapter_class()
+        if not adapter.secret_configured():
+            continue
+        try:
+            adapter.view()
+        except Exception as error:
+            errors.append(
+                checks.Error(
+                    f"The {slug} webhook key cannot be loaded: {error}",
+                    hint="Check the provider's key setting in the environment.",
+                    id="events.E001",
+                )
+            )
+    return errors

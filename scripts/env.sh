@@ -3,10 +3,12 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 # .env fills in what the environment does not already set (the environment wins).
+# DOTENV_KEYS, when set, limits which keys are taken (the tests take only the services').
 if [ -f .env ]; then
   while IFS= read -r line || [ -n "$line" ]; do
     case "$line" in '' | \#*) continue ;; esac
     key=${line%%=*}
+    if [ -n "${DOTENV_KEYS:-}" ] && [[ " $DOTENV_KEYS " != *" $key "* ]]; then continue; fi
     [ -n "${!key+set}" ] || export "$line"
   done <.env
 fi

@@ -72,7 +72,8 @@ class WebhookView(APIView):
             "Without a provider in the URL the provider is recognised from the request. "
             "Refusals: 400 malformed or unknown provider, 401 wrong basic auth (with "
             "WWW-Authenticate), 403 bad or stale signature, 404 unknown provider slug, "
-            "413 body too large, 415 wrong content type, 503 database unavailable (retry)."
+            "413 body too large, 415 wrong content type, 503 database or SNS certificate "
+            "host unavailable (retry)."
         ),
         request=OpenApiTypes.BINARY,
         responses={
@@ -83,7 +84,9 @@ class WebhookView(APIView):
             404: OpenApiResponse(ErrorSerializer, description="no such provider"),
             413: OpenApiResponse(ErrorSerializer, description="body too large"),
             415: OpenApiResponse(ErrorSerializer, description="wrong content type"),
-            503: OpenApiResponse(ErrorSerializer, description="database unavailable"),
+            503: OpenApiResponse(
+                ErrorSerializer, description="database or SNS certificate host unavailable"
+            ),
         },
         examples=[
             OpenApiExample(

@@ -7,6 +7,7 @@ into `NormalizedEvent`s. Everything shared (refusals, content types, conversion)
 
 import json
 import logging
+import time
 from typing import Any, ClassVar
 
 from anymail.exceptions import AnymailWebhookValidationFailure
@@ -21,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 
 class WebhookRefused(Exception):
-    """A webhook answered with a 4xx: nothing is stored and the body says why."""
+    """A webhook answered with a 4xx, or a 503 asking the provider to retry: nothing is
+    stored and the body says why."""
 
     def __init__(self, status: int, code: str, detail: str, headers: dict | None = None, **extra):
         super().__init__(detail)
@@ -59,8 +61,8 @@ class ProviderAdapter:
         """Keyword arguments for anymail's view. Signing providers are authenticated by their
         signature alone, so the shared basic-auth secret is not asked of them."""
         if self.signs:
-            return {"basic_auth": []}
-        return {"basic_auth": list(settings.WEBHOOK_SECRET)}
+            return {"webhook_secret": []}
+        return {"webhook_secret": list(settings.WEBHOOK_SECRET)}
 
     def view(self, **overrides: Any) -> AnymailCoreWebhookView:
         return self.view_class(**{**self.view_kwargs(), **overrides})
@@ -150,6 +152,25 @@ class ProviderAdapter:
 
     def provider_event_id(self, event: AnymailTrackingEvent) -> str:
         return event.event_id or ""
+
+
+def check_signature_age(timestamp: Any) -> None:
+    """Refuse a signature more than WEBHOOK_MAX_AGE_S from now, either way: anymail checks
+    the signature but not its age, so a captured request could otherwise be replayed."""
+    limit = settings.WEBHOOK_MAX_AGE_S
+    try:
+        age = time.time() - int(timestamp)
+    except (TypeError, ValueError, OverflowError):
+        raise WebhookRefused(
+            403, "stale_signature", "The signature timestamp is not a number of seconds."
+        ) from None
+    if abs(age) > limit:
+        when = f"{int(age)} s old" if age > 0 else f"{int(-age)} s in the future"
+        raise WebhookRefused(
+            403,
+            "stale_signature",
+            f"The signature timestamp is {when}; at most {limit} s either way is accepted.",
+        )
 
 
 def json_payload(request: HttpRequest) -> Any:

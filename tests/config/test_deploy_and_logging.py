@@ -7,6 +7,7 @@ import sys
 import pytest
 
 from config.request_log import JsonFormatter
+from tests.events.signed_providers import sendgrid_key_pair
 from tests.servers import ROOT
 
 PRODUCTION_ENV = {
@@ -16,7 +17,7 @@ PRODUCTION_ENV = {
     "WEBHOOK_SECRET": "hook:very-secret",
     "MANDRILL_WEBHOOK_KEY": "mandrill-key",
     "MAILGUN_WEBHOOK_SIGNING_KEY": "mailgun-key",
-    "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": "sendgrid-key",
+    "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": sendgrid_key_pair()[1],
 }
 
 
@@ -38,6 +39,14 @@ def test_deploy_check_is_clean_with_production_settings():
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_fails_when_a_configured_key_cannot_be_loaded():
+    env = {**PRODUCTION_ENV, "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY": "not-a-key"}
+    result = _manage("check", **env)
+
+    assert result.returncode != 0
+    assert "events.E001" in result.stderr + result.stdout
 
 
 def test_check_warns_when_webhooks_are_open():

@@ -1,0 +1,111 @@
+"""Mailgun: one JSON event per post, signed with HMAC-SHA256 over timestamp and token only.
+
+The signature does not cover the body, so a token is accepted for one event only
+(`WebhookNonce`), and only within WEBHOOK_MAX_AGE_S of its timestamp.
+"""
+
+import hashlib
+import json
+from typing import Any
+
+from anymail.webhooks.mailgun import MailgunTrackingWebhookView
+from django.conf import settings
+
+from events.models import WebhookNonce
+from events.providers.base import (
+    ProviderAdapter,
+    WebhookRefused,
+    check_signature_age,
+    json_payload,
+    malformed,
+)
+
+# anymail's view refuses to be built without a key. It only uses the key to verify, and
+# verifying only happens when MAILGUN_WEBHOOK_SIGNING_KEY is set.
+_PLACEHOLDER_KEY = "unset"
+_TOKEN_MAX_LENGTH = WebhookNonce._meta.get_field("token").max_length
+
+
+def _is_token(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= _TOKEN_MAX_LENGTH
+        and value.isascii()
+        and value.isprintable()
+    )
+
+
+def _canonical_hash(value: Any) -> str:
+    """The same event re-serialised (key order, spacing) hashes the same."""
+    canonical = json.dumps(value, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Adapter(ProviderAdapter):
+    slug = "mailgun"
+    view_class = MailgunTrackingWebhookView
+    secret_setting = "MAILGUN_WEBHOOK_SIGNING_KEY"
+
+    @classmethod
+    def detect(cls, request, payload) -> bool:
+        return (
+            isinstance(payload, dict)
+            and isinstance(payload.get("signature"), dict)
+            and isinstance(payload.get("event-data"), dict)
+        )
+
+    def view_kwargs(self) -> dict[str, Any]:
+        key = settings.MAILGUN_WEBHOOK_SIGNING_KEY or _PLACEHOLDER_KEY
+        return {**super().view_kwargs(), "webhook_signing_key": key}
+
+    def run_validators(self, request) -> None:
+        self._signature(request)
+        super().run_validators(request)
+
+    def _signature(self, request) -> dict[str, Any]:
+        """The signature block, checked to be one anymail can verify without crashing
+        (anymail assumes a dict of ASCII strings); 400 for a body that is no JSON object."""
+        payload = json_payload(request)
+        if not isinstance(payload, dict):
+            raise malformed("The Mailgun webhook body must be a JSON object.")
+        block = payload.get("signature")
+        if not (
+            isinstance(block, dict)
+            and _is_token(block.get("token"))
+            and isinstance(block.get("timestamp"), str | int)
+            and str(block["timestamp"]).isascii()
+            and isinstance(block.get("signature"), str)
+        ):
+            raise self.refusal(
+                "The Mailgun webhook has no valid signature block (token, timestamp, signature)."
+            )
+        return block
+
+    def check_replay(self, request) -> None:
+        block = self._signature(request)
+        check_signature_age(block["timestamp"])
+        self._use_token_once(block["token"], json_payload(request).get("event-data"))
+
+    def _use_token_once(self, token: str, event_data: Any) -> None:
+        """Record the token with its event; the unique constraint makes concurrent first
+        uses safe (get_or_create retries the read after an IntegrityError)."""
+        body_hash = _canonical_hash(event_data)
+        nonce, created = WebhookNonce.objects.get_or_create(
+            provider=self.slug, token=token, defaults={"body_hash": body_hash}
+        )
+        if not created and nonce.body_hash != body_hash:
+            raise WebhookRefused(
+                403,
+                "token_reused",
+                "This Mailgun signature token was already used for a different event.",
+            )
+
+    def normalize(self, event):
+        # Store the event itself: the signature around it is transport, not event data.
+        # The base class then names the event by event-data's own "event".
+        event.esp_event = event.esp_event.get("event-data")
+        return super().normalize(event)
+
+    def provider_event_id(self, event) -> str:
+        # anymail uses the signature token; Mailgun's own event id is event-data's "id".
+        return str(event.esp_event.get("id") or "")
