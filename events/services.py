@@ -1,7 +1,7 @@
 """The one write path for events: every event, from any provider or test, enters here."""
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 
 import orjson
@@ -79,25 +79,13 @@ def _unique_in_batch(provider: str, events: list[NormalizedEvent]) -> list[Email
     for event in events:
         campaign = _campaign_ref(event)
         row = EmailEvent(
+            **{f.name: getattr(event, f.name) for f in fields(event)},
             provider=provider,
-            type=event.type,
-            provider_event=event.provider_event,
-            recipient=event.recipient,
-            message_id=event.message_id,
-            provider_event_id=event.provider_event_id,
             dedupe_key=event.dedupe_key,
-            timestamp=event.timestamp or received_at,
             received_at=received_at,
             campaign_id=campaign if campaign in campaigns else None,
-            tags=event.tags,
-            metadata=event.metadata,
-            description=event.description,
-            mta_response=event.mta_response,
-            reject_reason=event.reject_reason,
-            url=event.url,
-            user_agent=event.user_agent,
-            raw=event.raw,
         )
+        row.timestamp = row.timestamp or received_at
         rows.setdefault(row.dedupe_key, row)
     return list(rows.values())
 
