@@ -17,5 +17,6 @@ urlpatterns = [
     path("doc", SpectacularSwaggerView.as_view(url_name="schema"), name="doc"),
     path("doc/<str:name>", published_doc, name="published-doc"),
     path("api/", include("events.api.urls")),
+    path("campaigns/", include("mailer.urls")),
     path("", include("events.urls")),
 ]

@@ -3,7 +3,7 @@
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from events.live_store import counts_of
+from events.live_store import campaign_counts_of, counts_of
 from events.observers import StoredBatch
 
 EVENTS_GROUP = "email-events"
@@ -16,6 +16,7 @@ def broadcast_batch(batch: StoredBatch) -> None:
         "type": "events.batch",
         "events": batch.serialized,
         "counts": counts_of(batch.events),
+        "campaign_counts": campaign_counts_of(batch.events),
         "cursor": batch.cursor,
     }
     async_to_sync(get_channel_layer().group_send)(EVENTS_GROUP, message)

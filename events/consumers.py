@@ -43,6 +43,7 @@ class EmailEventConsumer(AsyncJsonWebsocketConsumer):
         self.pending_counts: dict[str, Counter] = {}
         self.dropped = 0
         self.cursor: str | None = None
+        self.snapshot_cursor = "0-0"
         self.last_frame_at = 0.0
         self.flush_task: asyncio.Task | None = None
         await self.channel_layer.group_add(EVENTS_GROUP, self.channel_name)
@@ -115,14 +116,17 @@ class EmailEventConsumer(AsyncJsonWebsocketConsumer):
         )
 
     async def send_snapshot(self) -> None:
-        snapshot = await sync_to_async(selectors.live_snapshot)(limit=settings.LIVE_SNAPSHOT_EVENTS)
-        self.cursor = snapshot["cursor"]
+        snapshot = await sync_to_async(selectors.live_snapshot)(
+            limit=settings.LIVE_SNAPSHOT_EVENTS, campaign_id=self.filters["campaign"]
+        )
+        # Everything queued so far is in the snapshot: sending it again would count it twice.
+        self.pending, self.pending_counts, self.dropped = [], {}, 0
+        self.cursor = self.snapshot_cursor = snapshot["cursor"]
         await self.send_json(
             {
                 "type": "snapshot",
-                "counters": snapshot["counters"],
+                **{k: v for k, v in snapshot.items() if k != "events"},
                 "events": [e for e in snapshot["events"] if self.wanted(e)],
-                "cursor": snapshot["cursor"],
                 "filters": {
                     "types": sorted(self.filters["types"]),
                     "providers": sorted(self.filters["providers"]),
@@ -133,10 +137,18 @@ class EmailEventConsumer(AsyncJsonWebsocketConsumer):
 
     async def events_batch(self, message: dict) -> None:
         """A stored batch from the broadcaster: queue it and send now or at the next slot."""
+        cursor = message.get("cursor")
+        if cursor and cursor_order(cursor) <= cursor_order(self.snapshot_cursor):
+            return  # already in the snapshot this client was sent
         self.pending.extend(e for e in message["events"] if self.wanted(e))
         _merge_counts(self.pending_counts, message["counts"])
-        if message.get("cursor"):
-            self.cursor = max(self.cursor or "0-0", message["cursor"], key=cursor_order)
+        campaign = self.filters["campaign"]
+        if campaign and str(campaign) in message.get("campaign_counts", {}):
+            _merge_counts(
+                self.pending_counts, {"campaign": message["campaign_counts"][str(campaign)]}
+            )
+        if cursor:
+            self.cursor = max(self.cursor or "0-0", cursor, key=cursor_order)
         overflow = len(self.pending) - settings.WS_MAX_EVENTS_PER_FRAME
         if overflow > 0:
             self.dropped += overflow

@@ -29,18 +29,31 @@ def _count(events: list[EmailEvent]) -> dict[str, Counter]:
     return counts
 
 
+def _per_campaign(events: list[EmailEvent]) -> dict[int, Counter]:
+    counts: dict[int, Counter] = {}
+    for event in events:
+        if event.campaign_id:
+            counts.setdefault(event.campaign_id, Counter())[event.type] += 1
+    return counts
+
+
 def counts_of(events: list[EmailEvent]) -> dict[str, dict[str, int]]:
     """Counter increments a batch makes, as sent to dashboards beside the events."""
     return {dimension: dict(counter) for dimension, counter in _count(events).items()}
+
+
+def campaign_counts_of(events: list[EmailEvent]) -> dict[str, dict[str, int]]:
+    """Per-campaign counter increments of a batch, keyed by campaign id as text."""
+    return {str(cid): dict(counter) for cid, counter in _per_campaign(events).items()}
 
 
 def _add_counters(pipe, events: list[EmailEvent]) -> None:
     for dimension, counter in _count(events).items():
         for name, n in counter.items():
             pipe.hincrby(redis_keys.counter(dimension), name, n)
-    per_campaign: Counter = Counter((e.campaign_id, e.type) for e in events if e.campaign_id)
-    for (campaign_id, event_type), n in per_campaign.items():
-        pipe.hincrby(redis_keys.campaign_counter(campaign_id), event_type, n)
+    for campaign_id, counter in _per_campaign(events).items():
+        for event_type, n in counter.items():
+            pipe.hincrby(redis_keys.campaign_counter(campaign_id), event_type, n)
     per_minute: Counter = Counter((int(e.timestamp.timestamp()) // 60, e.type) for e in events)
     for minute in {m for m, _ in per_minute}:
         pipe.expire(redis_keys.minute_counter(minute), redis_keys.MINUTE_TTL_S)
@@ -73,26 +86,45 @@ def _decode_entries(entries) -> list[dict]:
     return [orjson.loads(fields[b"e"]) for _, fields in entries]
 
 
+def _decode_hash(values: dict) -> dict[str, int]:
+    return {k.decode(): int(v) for k, v in values.items()}
+
+
 def counters() -> dict[str, dict[str, int]]:
     pipe = _redis().pipeline(transaction=False)
     for dimension in COUNTER_DIMENSIONS:
         pipe.hgetall(redis_keys.counter(dimension))
     return {
-        dimension: {k.decode(): int(v) for k, v in values.items()}
+        dimension: _decode_hash(values)
         for dimension, values in zip(COUNTER_DIMENSIONS, pipe.execute(), strict=True)
     }
 
 
 def campaign_counters(campaign_id: int) -> dict[str, int]:
-    values = _redis().hgetall(redis_keys.campaign_counter(campaign_id))
-    return {k.decode(): int(v) for k, v in values.items()}
+    return _decode_hash(_redis().hgetall(redis_keys.campaign_counter(campaign_id)))
 
 
-def snapshot(limit: int) -> dict:
-    """Counters, the newest `limit` events (newest first) and the cursor to resume from."""
-    entries = _redis().xrevrange(redis_keys.stream(), count=limit)
-    cursor = entries[0][0].decode() if entries else latest_cursor()
-    return {"counters": counters(), "events": _decode_entries(entries), "cursor": cursor}
+def snapshot(limit: int, campaign_id: int | None = None) -> dict:
+    """Counters, the newest `limit` events (newest first) and the cursor to resume from,
+    read in one transaction: a batch is either wholly in it (cursor at or after the batch's)
+    or wholly after it, so dashboards can add later frames without counting twice."""
+    pipe = _redis().pipeline(transaction=True)
+    pipe.xrevrange(redis_keys.stream(), count=limit)
+    pipe.xrevrange(redis_keys.stream(), count=1)
+    for dimension in COUNTER_DIMENSIONS:
+        pipe.hgetall(redis_keys.counter(dimension))
+    if campaign_id:
+        pipe.hgetall(redis_keys.campaign_counter(campaign_id))
+    entries, newest, *hashes = pipe.execute()
+    hashes = [_decode_hash(values) for values in hashes]
+    result = {
+        "counters": dict(zip(COUNTER_DIMENSIONS, hashes[: len(COUNTER_DIMENSIONS)], strict=True)),
+        "events": _decode_entries(entries),
+        "cursor": newest[0][0].decode() if newest else "0-0",
+    }
+    if campaign_id:
+        result["campaign_counters"] = hashes[-1]
+    return result
 
 
 def latest_cursor() -> str:

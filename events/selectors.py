@@ -63,8 +63,8 @@ def event_stats(*, since: datetime | None = None, until: datetime | None = None)
     }
 
 
-def live_snapshot(*, limit: int) -> dict:
-    return live_store.snapshot(limit)
+def live_snapshot(*, limit: int, campaign_id: int | None = None) -> dict:
+    return live_store.snapshot(limit, campaign_id)
 
 
 def events_since_cursor(*, cursor: str) -> tuple[list[dict], str]:

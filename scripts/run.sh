@@ -9,10 +9,11 @@ fi
 . scripts/env.sh
 PORT=${PORT:-8000}
 PIDS=()
+SIM_PID=
 stop_all() {
   trap - EXIT INT TERM
   echo "run: stopping"
-  for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in $SIM_PID "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
   stop_stack
 }
@@ -35,6 +36,18 @@ fi
 PIDS+=($!)
 .venv/bin/celery -A config worker --loglevel INFO --concurrency 2 &
 PIDS+=($!)
+# Something on the dashboard from the first minute: simulated Mandrill traffic (not waited on,
+# so a failing simulator never stops the product).
+SIM_PID=
+if [ "${SIMULATE_EVENTS_RATE:-2}" != "0" ]; then
+  $PY -c "import time, urllib.request as u
+for _ in range(100):
+    try: u.urlopen('http://127.0.0.1:$PORT/api/hook/', timeout=1); break
+    except OSError: time.sleep(0.2)"
+  $PY manage.py simulate_events --url "http://127.0.0.1:$PORT/api/hook/mandrill/" \
+    --rate "${SIMULATE_EVENTS_RATE:-2}" --batch 1 --duration 31536000 -v 0 &
+  SIM_PID=$!
+fi
 cat <<MSG
 
   Mailpulse is running:
@@ -43,6 +56,7 @@ cat <<MSG
     admin       http://127.0.0.1:$PORT/admin/
     health      http://127.0.0.1:$PORT/healthz
     webhooks    http://127.0.0.1:$PORT/api/hook/
+  Simulated Mandrill webhooks: ${SIMULATE_EVENTS_RATE:-2}/s (SIMULATE_EVENTS_RATE=0 turns them off).
   Ctrl-C stops everything started here.
 
 MSG

@@ -3,10 +3,23 @@ database), the test Redis database, throwaway Redis servers and live daphne serv
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
 from tests.servers import RedisServer, start_daphne
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_stray_connections(django_db_setup, django_db_blocker):
+    """Servers the tests stopped, and threads of async tests, may leave sessions open on the
+    test database; close them so it can be dropped at the end."""
+    yield
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
 
 
 @pytest.fixture(autouse=True)

@@ -108,9 +108,10 @@ class DaphneServer:
         return self.log.read_text(errors="replace")
 
 
-def start_daphne(**env: str) -> DaphneServer:
-    """Run the product under daphne on a free port with the test settings; `env` overrides."""
-    port = free_port()
+def start_daphne(port: int | None = None, **env: str) -> DaphneServer:
+    """Run the product under daphne with the test settings; `env` overrides. On a free port,
+    or on `port` to restart a stopped server where its clients will look for it."""
+    port = port or free_port()
     log = Path(ROOT / ".run" / f"daphne-{port}.log")
     log.parent.mkdir(exist_ok=True)
     environment = {

@@ -9,6 +9,7 @@ from django_redis import get_redis_connection
 from rest_framework.authtoken.models import Token
 
 from config.asgi import application
+from events.observers import StoredBatch
 from tests.events.factories import ingest
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -242,3 +243,50 @@ async def test_oversized_client_message_gets_an_error_frame():
 
     assert (await communicator.receive_json_from())["type"] == "error"
     await communicator.disconnect()
+
+
+async def test_campaign_filter_gets_exact_campaign_counters_and_increments():
+    from mailer.models import Campaign
+
+    campaign = await sync_to_async(Campaign.objects.create)(name="Autumn")
+    await ingest_async(types=["sent", "delivered"], metadata={"campaign_id": str(campaign.pk)})
+    communicator = await _connect(await _token())
+    await communicator.receive_json_from()
+
+    await communicator.send_json_to({"action": "filter", "campaign": campaign.pk})
+    snapshot = await communicator.receive_json_from()
+    await ingest_async(types=["opened", "clicked"], metadata={"campaign_id": str(campaign.pk)})
+    await ingest_async(types=["opened"])
+    frames = await _frames_until(
+        communicator, lambda f: sum(sum(x["counts"]["types"].values()) for x in f) == 3
+    )
+
+    assert snapshot["campaign_counters"] == {"sent": 1, "delivered": 1}
+    campaign_counts = [f["counts"]["campaign"] for f in frames if "campaign" in f["counts"]]
+    assert campaign_counts == [{"opened": 1, "clicked": 1}]
+    await communicator.disconnect()
+
+
+async def test_batch_already_in_the_snapshot_is_not_counted_again():
+    from events import broadcast
+    from events.models import EmailEvent
+
+    token = await _token()
+    communicator = await _connect(token)
+    await communicator.receive_json_from()
+    stored = await ingest_async(types=["delivered"])
+    first = await communicator.receive_json_from()
+    snapshot_cursor = first["cursor"]
+
+    # A dashboard that connects now gets a snapshot already holding that batch; the same
+    # batch's group message arriving late must not add to its counters.
+    late = await _connect(token)
+    snapshot = await late.receive_json_from()
+    event = await sync_to_async(EmailEvent.objects.get)(pk=stored[0].pk)
+    batch = StoredBatch(events=[event], cursor=snapshot_cursor)
+    await sync_to_async(broadcast.broadcast_batch)(batch)
+
+    assert snapshot["counters"]["types"] == {"delivered": 1}
+    assert await late.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+    await late.disconnect()
