@@ -49,7 +49,8 @@ pg_home() {
   fi
   mkdir -p "$home/"
   if is_root; then chown postgres:postgres "$home/"; fi
-  echo "$home"
+  # The real path: `postgres` may not be able to follow the link through the checkout.
+  readlink -f "$home"
 }
 
 start_local_pg() {
@@ -109,7 +110,7 @@ up() {
 down() {
   for server in "$@"; do
     case "$server" in
-      pg) say "stopping PostgreSQL"; as_pg "$(pg_bin)/pg_ctl" -D "$RUN/pg/data" -m fast -w stop >&2 || true ;;
+      pg) say "stopping PostgreSQL"; as_pg "$(pg_bin)/pg_ctl" -D "$(readlink -f "$RUN/pg")/data" -m fast -w stop >&2 || true ;;
       redis) say "stopping Redis"; redis-cli -p "$REDIS_PORT" shutdown >/dev/null 2>&1 || true ;;
     esac
   done
