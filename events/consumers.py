@@ -159,6 +159,10 @@ class EmailEventConsumer(AsyncJsonWebsocketConsumer):
         elif self.flush_task is None or self.flush_task.done():
             self.flush_task = asyncio.create_task(self.flush_later(wait_s))
 
+    async def progress_update(self, message: dict) -> None:
+        """Progress of an import or a campaign send: forwarded as it comes (it is rare)."""
+        await self.send_json({**message, "type": "progress"})
+
     async def flush_later(self, wait_s: float) -> None:
         await asyncio.sleep(wait_s)
         await self.flush()

@@ -37,6 +37,9 @@ class Provider(models.TextChoices):
     MAILJET = "mailjet"
     RESEND = "resend"
     SANDBOX = "sandbox"
+    # Sent through Django's SMTP backend; events Mailpulse records itself (e.g. unsubscribes).
+    SMTP = "smtp"
+    MAILPULSE = "mailpulse"
 
 
 class EmailEvent(models.Model):

@@ -5,7 +5,6 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -75,9 +74,6 @@ def _event_name(event: SimulatedEvent) -> str:
 
 class MandrillFormat(ProviderFormat):
     slug = "mandrill"
-
-    def batch(self, events: Sequence[SimulatedEvent]) -> list[dict[str, Any]]:
-        return [self.event(event) for event in events]
 
     def event(self, event: SimulatedEvent) -> dict[str, Any]:
         body: dict[str, Any] = {

@@ -8,14 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from events.simulator.base import ProviderFormat, WebhookPost
+from events.simulator.base import ProviderFormat, SimulationError, WebhookPost
 from events.simulator.traffic import Traffic
 
 REQUEST_TIMEOUT_S = 30.0
-
-
-class SimulationError(Exception):
-    """The server refused a post or could not be reached; the message says which."""
 
 
 @dataclass
@@ -37,7 +33,7 @@ def send(url: str, post: WebhookPost) -> dict:
             return json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         detail = error.read().decode(errors="replace")[:500]
-        raise SimulationError(f"{url} answered {error.code}: {detail}") from None
+        raise SimulationError(f"{url} answered {error.code}: {detail}", error.code) from None
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise SimulationError(f"cannot reach {url}: {reason}. Is the server running?") from None
@@ -54,9 +50,11 @@ def simulate(
     duration_s: float | None,
     on_progress: Callable[[Progress], None] = lambda progress: None,
 ) -> Progress:
-    """Post `batch` events per request at `rate` events a second until `count` events are
-    posted or `duration_s` has passed, whichever comes first."""
+    """Post `batch` events per request (one, where the provider posts events one by one) at
+    `rate` events a second until `count` events are posted or `duration_s` has passed,
+    whichever comes first."""
     progress = Progress()
+    per_post = 1 if provider.one_event_per_post else batch
     started = time.monotonic()
     deadline = started + duration_s if duration_s is not None else None
     next_post_at = started
@@ -67,7 +65,7 @@ def simulate(
         )
 
     while not finished():
-        size = batch if count is None else min(batch, count - progress.posted)
+        size = per_post if count is None else min(per_post, count - progress.posted)
         answer = send(url, provider.post(url, provider.batch(traffic.take(size))))
         progress.posted += size
         progress.requests += 1

@@ -290,3 +290,17 @@ async def test_batch_already_in_the_snapshot_is_not_counted_again():
     assert await late.receive_nothing(timeout=0.5)
     await communicator.disconnect()
     await late.disconnect()
+
+
+async def test_progress_of_long_work_reaches_dashboards():
+    from events.progress import publish_progress
+
+    communicator = await _connect(await _token())
+    await communicator.receive_json_from()
+
+    await sync_to_async(publish_progress)(kind="import", object_id=7, done=5, total=10)
+
+    assert await communicator.receive_json_from() == {
+        "type": "progress", "kind": "import", "id": 7, "done": 5, "total": 10,
+    }  # fmt: skip
+    await communicator.disconnect()

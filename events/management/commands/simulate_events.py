@@ -3,10 +3,12 @@ import time
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from events.simulator import FORMATS
+from events.simulator.base import ProviderFormat
 from events.simulator.runner import Progress, SimulationError, simulate
 from events.simulator.traffic import DEFAULT_MIX, Traffic, parse_mix
 
 DEFAULT_COUNT = 200
+DEFAULT_BATCH = 10
 PROGRESS_EVERY_S = 5.0
 
 
@@ -23,7 +25,11 @@ class Command(BaseCommand):
         )
         parser.add_argument("--provider", choices=sorted(FORMATS), default="mandrill")
         parser.add_argument("--rate", type=float, default=20.0, help="Events per second")
-        parser.add_argument("--batch", type=int, default=10, help="Events per request")
+        parser.add_argument(
+            "--batch",
+            type=int,
+            help=f"Events per request (default {DEFAULT_BATCH}) for providers that post several",
+        )
         stop = parser.add_mutually_exclusive_group()
         stop.add_argument("--count", type=int, help=f"Events to post (default {DEFAULT_COUNT})")
         stop.add_argument("--duration", type=float, help="Seconds to run")
@@ -35,30 +41,48 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         provider = FORMATS[options["provider"]]()
         url = options["url"] or f"http://127.0.0.1:8000/api/hook/{provider.slug}/"
-        if options["rate"] <= 0 or options["batch"] < 1:
+        batch = DEFAULT_BATCH if options["batch"] is None else options["batch"]
+        if options["rate"] <= 0 or batch < 1:
             raise CommandError("--rate must be above 0 and --batch at least 1.")
-        try:
-            mix = parse_mix(options["mix"])
-        except ValueError as error:
-            raise CommandError(f"--mix: {error}") from None
+        if provider.one_event_per_post and batch > 1 and options["batch"] is not None:
+            self.stdout.write(f"{provider.slug} posts one event per request: --batch is unused.")
+        mix = self.mix_for(provider, options["mix"])
         count = options["count"]
         if count is None and options["duration"] is None:
             count = DEFAULT_COUNT
         self.last_report = time.monotonic()
         try:
-            progress = simulate(
-                url=url,
-                provider=provider,
-                traffic=Traffic(mix, campaign_id=options["campaign"]),
-                rate=options["rate"],
-                batch=options["batch"],
-                count=count,
-                duration_s=options["duration"],
-                on_progress=self.report,
-            )
+            with provider:
+                progress = simulate(
+                    url=url,
+                    provider=provider,
+                    traffic=Traffic(mix, campaign_id=options["campaign"]),
+                    rate=options["rate"],
+                    batch=batch,
+                    count=count,
+                    duration_s=options["duration"],
+                    on_progress=self.report,
+                )
         except SimulationError as error:
-            raise CommandError(str(error)) from None
+            raise CommandError(f"{error} {provider.hint(error.status)}".rstrip()) from None
         self.stdout.write(self.style.SUCCESS(f"Done: {self.summary(progress)} to {url}."))
+
+    def mix_for(self, provider: ProviderFormat, text: str) -> dict[str, float]:
+        """The --mix weights, without the types the provider has no webhook event for."""
+        try:
+            mix = parse_mix(text)
+        except ValueError as error:
+            raise CommandError(f"--mix: {error}") from None
+        left_out = sorted(t for t, weight in mix.items() if weight and t in provider.unreported)
+        if left_out:
+            self.stdout.write(
+                f"{provider.slug} has no webhook event for {', '.join(left_out)}: "
+                "left out of the mix."
+            )
+        mix = {t: weight for t, weight in mix.items() if t not in provider.unreported}
+        if not any(mix.values()):
+            raise CommandError(f"--mix: {provider.slug} reports none of these types.")
+        return mix
 
     def report(self, progress: Progress) -> None:
         if time.monotonic() - self.last_report >= PROGRESS_EVERY_S:
