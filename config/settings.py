@@ -110,6 +110,16 @@ CHANNEL_LAYERS = {
 }
 
 CELERY_BROKER_URL = REDIS_URL
+CELERY_IMPORTS = ("mailer.import_tasks", "mailer.send_tasks")
+# A task a dead worker held is handed to another after this long: longer than any chunk runs.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_S", default=900)
+}
+# Scheduled campaigns start from a periodic check of the database, so nothing is lost when
+# beat restarts; start_due_campaigns is safe to run from several places at once.
+CELERY_BEAT_SCHEDULE = {
+    "start-due-campaigns": {"task": "mailer.send_tasks.start_due_campaigns", "schedule": 15.0},
+}
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -171,6 +181,13 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a "status"; give each enum its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "CampaignStatusEnum": "mailer.models.campaigns.Campaign.Status",
+        "MessageStatusEnum": "mailer.models.messages.Message.Status",
+        "SubscriberStatusEnum": "mailer.models.audience.Subscriber.Status",
+        "ImportStatusEnum": "mailer.models.imports.SubscriberImport.Status",
+    },
 }
 
 # Webhooks. Secrets use django-anymail's own setting names.
@@ -195,6 +212,20 @@ LIVE_STREAM_MAX_EVENTS = env.int("LIVE_STREAM_MAX_EVENTS", default=10000)
 LIVE_SNAPSHOT_EVENTS = env.int("LIVE_SNAPSHOT_EVENTS", default=100)
 WS_FRAME_INTERVAL_MS = env.int("WS_FRAME_INTERVAL_MS", default=100)
 WS_MAX_EVENTS_PER_FRAME = env.int("WS_MAX_EVENTS_PER_FRAME", default=200)
+
+# Mail out. EMAIL_URL: smtp://user:password@host:587/?tls=True, consolemail:// (development).
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT_S", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mailpulse <mailpulse@localhost>")
+# The public base URL, for links in emails (unsubscribe).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Address for mailto: List-Unsubscribe (requests to it are handled outside Mailpulse).
+UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
+# Recipients per sending task.
+SEND_CHUNK_SIZE = env.int("SEND_CHUNK_SIZE", default=200)
+# CSV imports: largest upload and most rows.
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=1_000_000)
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {

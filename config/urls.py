@@ -17,6 +17,9 @@ urlpatterns = [
     path("doc", SpectacularSwaggerView.as_view(url_name="schema"), name="doc"),
     path("doc/<str:name>", published_doc, name="published-doc"),
     path("api/", include("events.api.urls")),
+    path("api/", include("mailer.api.urls")),
+    path("audience/", include("mailer.audience_urls")),
+    path("unsubscribe/", include("mailer.unsubscribe_urls")),
     path("campaigns/", include("mailer.urls")),
     path("", include("events.urls")),
 ]

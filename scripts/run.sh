@@ -34,7 +34,9 @@ fi
 # Our JSON request log replaces daphne's access log (-v 0).
 .venv/bin/daphne -v 0 -b 127.0.0.1 -p "$PORT" config.asgi:application &
 PIDS+=($!)
-.venv/bin/celery -A config worker --loglevel INFO --concurrency 2 &
+# -B: the periodic jobs (scheduled campaigns, stalled sends) run in this one worker; with
+# several workers, run exactly one `celery -A config beat` instead.
+.venv/bin/celery -A config worker -B --schedule .run/celerybeat-schedule --loglevel INFO --concurrency 2 &
 PIDS+=($!)
 # Something on the dashboard from the first minute: simulated Mandrill traffic (not waited on,
 # so a failing simulator never stops the product).

@@ -10,6 +10,7 @@
  *     onEvents(fresh, frame)                 every events frame, even when fresh is empty
  *                                            (its counts and dropped still matter)
  *     onStatus(state, {retryInMs})           state: "connecting" | "live" | "reconnecting" | "offline"
+ *     onProgress(frame)                      a `progress` frame: {kind, id, status, done, total, ...}
  *   returns {setFilter(filter)}
  */
 (function () {
@@ -67,9 +68,9 @@
   }
 
   class LiveConnection {
-    constructor({ filter = {}, onSnapshot, onEvents, onStatus }) {
+    constructor({ filter = {}, onSnapshot, onEvents, onStatus, onProgress }) {
       this.filter = normalizeFilter(filter);
-      this.handlers = { onSnapshot, onEvents, onStatus };
+      this.handlers = { onSnapshot, onEvents, onStatus, onProgress };
       this.seen = new IdMemory(REMEMBERED_IDS_MAX);
       this.cursor = null;
       this.failures = 0;
@@ -123,6 +124,7 @@
     onFrame(frame) {
       if (frame.type === "snapshot") this.onSnapshot(frame);
       else if (frame.type === "events") this.onEvents(frame);
+      else if (frame.type === "progress") this.handlers.onProgress?.(frame);
       else if (frame.type === "error") console.warn("Mailpulse live:", frame.detail);
     }
 

@@ -27,5 +27,5 @@ def normalized(**fields) -> NormalizedEvent:
 def ingest(provider: str = "mandrill", **fields_list) -> list:
     """ingest(types=["opened", "clicked"], recipient="x@y") -> the stored EmailEvents."""
     types = fields_list.pop("types", ["delivered"])
-    events = [normalized(type=t, provider_event=t, **fields_list) for t in types]
+    events = [normalized(**{"type": t, "provider_event": t, **fields_list}) for t in types]
     return events_ingest(provider=provider, events=events).stored

@@ -1,0 +1,6 @@
+"""The mailer's REST API: audience (subscribers, lists, segments, imports, suppressions) and
+campaigns (campaigns, messages)."""
+
+from mailer.api import audience, campaigns
+
+urlpatterns = [*audience.urlpatterns, *campaigns.urlpatterns]

@@ -1,0 +1,115 @@
+"""The one way mail leaves Mailpulse: `email_deliver` sends one rendered message now.
+
+Today it goes through Django's configured email backend (EMAIL_URL); the provider router
+(preferred provider, failover, rate limits) will sit behind this same function. Errors are
+classified here so callers only decide between "retry later" and "give up".
+"""
+
+import json
+import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+
+# The events provider slug for mail sent through Django's own backends (SMTP, console...).
+DJANGO_BACKEND_PROVIDER = "smtp"
+MESSAGE_ID_DOMAIN = "mailpulse"
+
+
+class DeliveryError(Exception):
+    """The message was not accepted. `permanent` errors will not succeed on a retry."""
+
+    def __init__(self, reason: str, *, permanent: bool) -> None:
+        super().__init__(reason)
+        self.permanent = permanent
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    to: str
+    subject: str
+    html: str
+    text: str
+    from_email: str
+    message_id: str
+    reply_to: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    # Comes back with the provider's events (anymail's `metadata`), to match them to messages.
+    metadata: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    provider: str
+    provider_message_id: str
+
+
+def message_id_for(uid: object) -> str:
+    """Our Message-ID: stable for a message, so a re-send is recognisably the same mail."""
+    return f"<{uid}@{MESSAGE_ID_DOMAIN}>"
+
+
+@contextmanager
+def delivery_connection() -> Iterator[BaseEmailBackend]:
+    """One backend connection reused for many messages (one SMTP session per chunk)."""
+    connection = get_connection(fail_silently=False)
+    try:
+        yield connection
+    finally:
+        with suppress(OSError, smtplib.SMTPException):
+            connection.close()
+
+
+def _email_message(email: OutgoingEmail, connection: BaseEmailBackend) -> EmailMultiAlternatives:
+    headers = {
+        **email.headers,
+        "Message-ID": email.message_id,
+        "X-Mailpulse-Metadata": json.dumps(email.metadata, sort_keys=True),
+    }
+    message = EmailMultiAlternatives(
+        subject=email.subject,
+        body=email.text,
+        from_email=email.from_email,
+        to=[email.to],
+        reply_to=[email.reply_to] if email.reply_to else None,
+        headers=headers,
+        connection=connection,
+    )
+    message.attach_alternative(email.html, "text/html")
+    # django-anymail's attributes, ignored by Django's own backends.
+    message.metadata = email.metadata
+    message.tags = email.tags
+    return message
+
+
+def _classify(error: Exception) -> DeliveryError:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return DeliveryError(f"recipient refused: {error.recipients}", permanent=min(codes) >= 500)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return DeliveryError(
+            f"{error.smtp_code} {error.smtp_error!r}", permanent=error.smtp_code >= 500
+        )
+    return DeliveryError(f"{type(error).__name__}: {error}", permanent=False)
+
+
+def email_deliver(email: OutgoingEmail, *, connection: BaseEmailBackend) -> Accepted:
+    """Send one message; returns what the provider accepted, raises DeliveryError if not."""
+    message = _email_message(email, connection)
+    try:
+        connection.open()  # no-op when open; else the backend would close it after this send
+        sent = message.send()
+    except (OSError, smtplib.SMTPException) as error:
+        raise _classify(error) from error
+    if sent != 1:
+        raise DeliveryError("the backend did not accept the message", permanent=False)
+    status = getattr(message, "anymail_status", None)
+    provider_id = getattr(status, "message_id", None) if status else None
+    return Accepted(
+        provider=DJANGO_BACKEND_PROVIDER,
+        provider_message_id=str(provider_id or email.message_id.strip("<>")),
+    )

@@ -1,0 +1,1 @@
+"""Reads of the mailer's data, one module per area."""

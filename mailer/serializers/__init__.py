@@ -1,0 +1,1 @@
+"""Request and response shapes of the mailer API, one module per area."""

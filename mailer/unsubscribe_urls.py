@@ -1,0 +1,5 @@
+from django.urls import path
+
+from mailer.unsubscribe_views import unsubscribe
+
+urlpatterns = [path("<str:token>/", unsubscribe, name="unsubscribe")]
