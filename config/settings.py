@@ -110,7 +110,13 @@ CHANNEL_LAYERS = {
 }
 
 CELERY_BROKER_URL = REDIS_URL
-CELERY_IMPORTS = ("mailer.import_tasks", "mailer.send_tasks")
+CELERY_IMPORTS = (
+    "mailer.import_tasks",
+    "mailer.send_tasks",
+    "mailer.provider_tasks",
+    "mailer.sandbox_tasks",
+    "mailer.provider_health_tasks",
+)
 # A task a dead worker held is handed to another after this long: longer than any chunk runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT_S", default=900)
@@ -119,6 +125,16 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 # beat restarts; start_due_campaigns is safe to run from several places at once.
 CELERY_BEAT_SCHEDULE = {
     "start-due-campaigns": {"task": "mailer.send_tasks.start_due_campaigns", "schedule": 15.0},
+    # Breakers that went half-open and throttles that ended while nothing was sending.
+    "announce-provider-states": {
+        "task": "mailer.provider_tasks.announce_provider_states",
+        "schedule": 5.0,
+    },
+    # Status pages, error rate and latency of each provider; changes reach the dashboards.
+    "check-provider-health": {
+        "task": "mailer.provider_health_tasks.check_provider_health",
+        "schedule": 60.0,
+    },
 }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -221,6 +237,28 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Mailpulse <mailpulse
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 # Address for mailto: List-Unsubscribe (requests to it are handled outside Mailpulse).
 UNSUBSCRIBE_MAILTO = env.str("UNSUBSCRIBE_MAILTO", default="")
+# Fernet keys encrypting provider credentials at rest; the first encrypts, all decrypt
+# (rotation: see mailer/crypto.py).
+PROVIDER_CREDENTIALS_KEYS = env.list("PROVIDER_CREDENTIALS_KEYS", default=[])
+# The provider router: a breaker opens after this many outages in a row and lets one probe
+# through after its cool-down; a 429 without Retry-After throttles for PROVIDER_THROTTLE_DEFAULT_S.
+PROVIDER_BREAKER_FAILURES = env.int("PROVIDER_BREAKER_FAILURES", default=3)
+PROVIDER_BREAKER_COOLDOWN_S = env.float("PROVIDER_BREAKER_COOLDOWN_S", default=30.0)
+PROVIDER_THROTTLE_DEFAULT_S = env.float("PROVIDER_THROTTLE_DEFAULT_S", default=60.0)
+PROVIDER_FAILURE_WINDOW_S = env.int("PROVIDER_FAILURE_WINDOW_S", default=300)
+PROVIDER_RECENT_SENDS = env.int("PROVIDER_RECENT_SENDS", default=50)
+# Health checks: public status pages per kind ({kind: url}, "" skips one) and their timeout.
+PROVIDER_STATUS_PAGES = env.dict("PROVIDER_STATUS_PAGES", default={})
+PROVIDER_STATUS_TIMEOUT_S = env.float("PROVIDER_STATUS_TIMEOUT_S", default=3.0)
+# The sandbox provider's defaults (an account's credentials override them).
+SANDBOX_MODE = env.str("SANDBOX_MODE", default="up")
+SANDBOX_FLAKY_PERCENT = env.float("SANDBOX_FLAKY_PERCENT", default=10.0)
+SANDBOX_LATENCY_MS = env.float("SANDBOX_LATENCY_MS", default=50.0)
+SANDBOX_WEBHOOK_FORMAT = env.str("SANDBOX_WEBHOOK_FORMAT", default="mandrill")
+# Where the sandbox posts its webhooks (default: SITE_URL + /api/hook/<format>/).
+SANDBOX_WEBHOOK_URL = env.str("SANDBOX_WEBHOOK_URL", default="")
+# Scale of the sandbox's event timeline (1.0: deliveries in seconds, opens over a minute).
+SANDBOX_EVENTS_DELAY_S = env.float("SANDBOX_EVENTS_DELAY_S", default=1.0)
 # Recipients per sending task.
 SEND_CHUNK_SIZE = env.int("SEND_CHUNK_SIZE", default=200)
 # CSV imports: largest upload and most rows.

@@ -40,3 +40,4 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+PROVIDER_CREDENTIALS_KEYS = ["mvKTjfZQ3Bn0Hk1cC9QJ2G4UGG8kmt7Yc6CPqlJcVm0="]

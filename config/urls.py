@@ -21,5 +21,6 @@ urlpatterns = [
     path("audience/", include("mailer.audience_urls")),
     path("unsubscribe/", include("mailer.unsubscribe_urls")),
     path("campaigns/", include("mailer.urls")),
+    path("settings/providers/", include("mailer.provider_urls")),
     path("", include("events.urls")),
 ]

@@ -12,6 +12,7 @@ from events import selectors
 from events.checks import open_webhook_providers
 from events.models import EventType, Provider
 from mailer.models import Campaign
+from mailer.selectors.providers import ALERT_STATES, provider_rows, setup_notices
 
 DASHBOARD_TYPES = (
     "sent",
@@ -30,6 +31,7 @@ TIMELINE_MAX_EVENTS = 1000
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    providers = provider_rows()
     return render(
         request,
         "events/dashboard.html",
@@ -39,6 +41,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "providers": Provider.values,
             "campaigns": Campaign.objects.only("id", "name")[:CAMPAIGN_CHOICES_MAX],
             "open_webhooks": open_webhook_providers(),
+            # The provider panel, kept live by `progress` frames of kind "provider".
+            "provider_rows": providers,
+            "provider_alerts": [r for r in providers if r["state"]["status"] in ALERT_STATES],
+            "setup_notices": setup_notices(),
         },
     )
 

@@ -1,8 +1,9 @@
 """The one way mail leaves Mailpulse: `email_deliver` sends one rendered message now.
 
-Today it goes through Django's configured email backend (EMAIL_URL); the provider router
-(preferred provider, failover, rate limits) will sit behind this same function. Errors are
-classified here so callers only decide between "retry later" and "give up".
+With enabled provider accounts, `delivery_connection` yields the provider router
+(mailer.providers.router: priority, failover, breakers, rate limits, quotas); without any, it
+yields Django's configured email backend (EMAIL_URL), as before accounts existed. Errors are
+classified before they reach callers, who only decide between "retry later" and "give up".
 """
 
 import json
@@ -25,6 +26,14 @@ class DeliveryError(Exception):
     def __init__(self, reason: str, *, permanent: bool) -> None:
         super().__init__(reason)
         self.permanent = permanent
+
+
+class ProvidersUnavailable(DeliveryError):
+    """No provider could take the message now (none was tried, or each failed over): it was
+    not sent, so it waits for a later retry without using up one of its attempts."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason, permanent=False)
 
 
 @dataclass(frozen=True)
@@ -55,8 +64,11 @@ def message_id_for(uid: object) -> str:
 
 @contextmanager
 def delivery_connection() -> Iterator[BaseEmailBackend]:
-    """One backend connection reused for many messages (one SMTP session per chunk)."""
-    connection = get_connection(fail_silently=False)
+    """One connection reused for many messages (one SMTP session or API session per chunk):
+    the provider router over the enabled accounts, or Django's configured backend."""
+    from mailer.providers.router import provider_router  # the router imports this module
+
+    connection = provider_router() or get_connection(fail_silently=False)
     try:
         yield connection
     finally:
@@ -64,7 +76,8 @@ def delivery_connection() -> Iterator[BaseEmailBackend]:
             connection.close()
 
 
-def _email_message(email: OutgoingEmail, connection: BaseEmailBackend) -> EmailMultiAlternatives:
+def email_message(email: OutgoingEmail, connection: BaseEmailBackend) -> EmailMultiAlternatives:
+    """The Django message for `email`, bound to `connection` (anymail reads its extras)."""
     headers = {
         **email.headers,
         "Message-ID": email.message_id,
@@ -99,7 +112,11 @@ def _classify(error: Exception) -> DeliveryError:
 
 def email_deliver(email: OutgoingEmail, *, connection: BaseEmailBackend) -> Accepted:
     """Send one message; returns what the provider accepted, raises DeliveryError if not."""
-    message = _email_message(email, connection)
+    from mailer.providers.router import ProviderRouter
+
+    if isinstance(connection, ProviderRouter):
+        return connection.deliver(email)
+    message = email_message(email, connection)
     try:
         connection.open()  # no-op when open; else the backend would close it after this send
         sent = message.send()

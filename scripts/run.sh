@@ -3,8 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f .env ]; then
-  sed "s/^SECRET_KEY=.*/SECRET_KEY=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')/" .env.example >.env
+  sed -e "s/^SECRET_KEY=.*/SECRET_KEY=$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))')/" \
+    -e "s/^PROVIDER_CREDENTIALS_KEYS=.*/PROVIDER_CREDENTIALS_KEYS=$(.venv/bin/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')/" \
+    .env.example >.env
   echo "run: created .env from .env.example (development values; edit it to configure)"
+fi
+if ! grep -q '^PROVIDER_CREDENTIALS_KEYS=.' .env; then
+  echo "PROVIDER_CREDENTIALS_KEYS=$(.venv/bin/python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" >>.env
+  echo "run: added a PROVIDER_CREDENTIALS_KEYS to .env"
 fi
 . scripts/env.sh
 PORT=${PORT:-8000}
@@ -24,6 +30,8 @@ trap 'exit 143' TERM
 PY=.venv/bin/python
 $PY manage.py migrate --noinput
 $PY manage.py collectstatic --noinput -v 0
+# Demo data, once: a sandbox provider (when none is configured), 50 subscribers, a campaign.
+$PY manage.py seed_demo
 if [ -n "${DJANGO_SUPERUSER_USERNAME:-}" ] && [ -n "${DJANGO_SUPERUSER_PASSWORD:-}" ]; then
   $PY manage.py createsuperuser --noinput 2>/dev/null && echo "run: created superuser $DJANGO_SUPERUSER_USERNAME" ||
     echo "run: superuser $DJANGO_SUPERUSER_USERNAME already exists"

@@ -13,9 +13,11 @@ from rest_framework.routers import DefaultRouter
 
 from config.api_errors import json_error
 from mailer.delivery import DeliveryError
+from mailer.models import Campaign
 from mailer.permissions import IsStaffOrReadOnly
 from mailer.selectors.campaigns import campaign_list
 from mailer.selectors.messages import message_list
+from mailer.selectors.providers import campaign_quota
 from mailer.serializers.campaigns import (
     CAMPAIGN_EXAMPLE,
     CONFLICT_EXAMPLE,
@@ -27,9 +29,13 @@ from mailer.serializers.campaigns import (
     MessageSerializer,
     PreviewQuerySerializer,
     PreviewSerializer,
-    SendSerializer,
     TestSendResultSerializer,
     TestSendSerializer,
+)
+from mailer.serializers.providers import (
+    OVER_QUOTA_EXAMPLE,
+    CampaignCostSerializer,
+    SendConfirmSerializer,
 )
 from mailer.services import campaigns as services
 from mailer.services import sending
@@ -114,16 +120,31 @@ class CampaignViewSet(viewsets.ModelViewSet):
         "Send now, or at scheduled_at",
         "Freezes the recipients (active, in the lists or segments, not suppressed), creates one "
         "message each and starts the workers. 409 unless the campaign is a draft or scheduled; "
-        "400 when it has no From address, subject, content or recipients.",
-        request=SendSerializer,
+        "400 when it has no From address, subject, content or recipients; 409 over_quota when "
+        "it costs more messages than the providers' daily quota left (see cost/), unless "
+        '`{"confirm": true}`.',
+        request=SendConfirmSerializer,
         responses={202: CampaignDetailSerializer, 400: NOT_SENDABLE, **REFUSED},
-        examples=[NOT_SENDABLE_EXAMPLE],
+        examples=[NOT_SENDABLE_EXAMPLE, OVER_QUOTA_EXAMPLE],
     )
     @action(detail=True, methods=["post"])
     def send(self, request, pk=None):
-        body = SendSerializer(data=request.data)
+        body = SendConfirmSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         campaign = self.get_object()
+        checks_quota = campaign.status in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
+        if checks_quota and "scheduled_at" not in body.validated_data:
+            quota = campaign_quota(campaign)
+            if quota["exceeds_quota"] and not body.validated_data["confirm"]:
+                return json_error(
+                    "over_quota",
+                    f"This campaign costs {quota['cost']} messages but the providers have "
+                    f"{quota['quota_left']} left today; send again with "
+                    '{"confirm": true} to send anyway.',
+                    status.HTTP_409_CONFLICT,
+                    cost=quota["cost"],
+                    quota_left=quota["quota_left"],
+                )
         if "scheduled_at" in body.validated_data:
             campaign = services.campaign_schedule(
                 campaign=campaign, scheduled_at=body.validated_data["scheduled_at"]
@@ -131,6 +152,17 @@ class CampaignViewSet(viewsets.ModelViewSet):
         else:
             campaign = sending.campaign_start_send(campaign=campaign, requested_by=request.user)
         return self._answer(campaign, status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="What sending now would cost",
+        description="The messages sending the campaign now would take (its recipients; its "
+        "queued messages when paused), the daily quota left across enabled providers (null: "
+        "unlimited), each provider's quota left, and what is not configured.",
+        responses=CampaignCostSerializer,
+    )
+    @action(detail=True, methods=["get"])
+    def cost(self, request, pk=None):
+        return Response(CampaignCostSerializer(campaign_quota(self.get_object())).data)
 
     @_action_schema("Pause sending", "Workers stop before their next message. 409 unless sending.")
     @action(detail=True, methods=["post"])

@@ -4,12 +4,14 @@ from mailer.models.audience import ListMembership, MailingList, Segment, Subscri
 from mailer.models.campaigns import Campaign
 from mailer.models.imports import SubscriberImport
 from mailer.models.messages import Message
+from mailer.models.providers import ProviderAccount
 
 __all__ = [
     "Campaign",
     "ListMembership",
     "MailingList",
     "Message",
+    "ProviderAccount",
     "Segment",
     "Subscriber",
     "SubscriberImport",

@@ -19,6 +19,13 @@ use to drop duplicates. A worker cut off from PostgreSQL without dying keeps its
 PostgreSQL drops the connection (TCP keepalive); until then its message is left alone and the
 stall check in mailer.services.sending re-enqueues it later. Connection poolers in transaction
 mode (pgbouncer) would break session locks: send through a direct or session-pooled connection.
+
+Provider failover (mailer.providers.router) keeps this promise: a message goes to the next
+provider only after the previous one answered with an error or could not be reached, so it did
+not take it. A timeout after the request went out is the same window as above: the message is
+queued again and re-sent later, maybe through another provider, with the same Message-ID and
+metadata (message_uid). When no provider can take a message now, it is queued again without
+using up an attempt, and the chunk retries later.
 """
 
 import enum
@@ -36,6 +43,7 @@ from events.services import events_ingest
 from mailer.delivery import (
     DeliveryError,
     OutgoingEmail,
+    ProvidersUnavailable,
     delivery_connection,
     email_deliver,
     message_id_for,
@@ -132,6 +140,18 @@ class CampaignSender:
         )
 
 
+def _not_sent(message: Message, error: str) -> Outcome:
+    """Nothing was tried: back to the queue, and the claim's attempt does not count."""
+    _set(
+        message.pk,
+        expected=[Message.Status.SENDING],
+        status=Message.Status.QUEUED,
+        error=error,
+        attempts=F("attempts") - 1,
+    )
+    return Outcome.RETRY
+
+
 def _failed(message: Message, error: str, *, retry: bool) -> Outcome:
     if retry and message.attempts < SEND_MAX_ATTEMPTS:
         _set(
@@ -154,6 +174,8 @@ def message_send(*, message: Message, sender: CampaignSender, connection) -> Out
             return _failed(message, f"rendering: {error}", retry=False)
         try:
             accepted = email_deliver(email, connection=connection)
+        except ProvidersUnavailable as error:
+            return _not_sent(message, str(error))
         except DeliveryError as error:
             if not error.permanent:
                 connection.close()  # a broken session would fail every next message

@@ -13,7 +13,14 @@
     });
   }
 
+  const COST_INTERVAL_MS = 30000;
   const card = document.getElementById("send");
+  let noticesShown = false;
+  if (card?.dataset.costUrl) {
+    showCost();
+    // The quota left moves as other campaigns send: keep the line current.
+    if (document.getElementById("send-cost")) window.setInterval(showCost, COST_INTERVAL_MS);
+  }
   if (!card || !ACTIVE.has(card.dataset.status)) return;
 
   function show(campaign) {
@@ -51,4 +58,44 @@
   }
 
   window.setTimeout(poll, POLL_INTERVAL_MS);
+
+  /* Quotas before sending: the campaign's cost in messages against the daily quota left
+   * across providers (GET cost/); a send over the quota asks for a second, plainer
+   * confirmation. Setup notices (no provider, no From address) go to the banners. */
+  async function showCost() {
+    const line = document.getElementById("send-cost");
+    let quota;
+    try {
+      const response = await fetch(card.dataset.costUrl, { headers: { Accept: "application/json" } });
+      if (!response.ok) return;
+      quota = await response.json();
+    } catch (error) {
+      console.warn("Mailpulse campaign cost:", error);
+      return;
+    }
+    const banners = document.getElementById("banners");
+    for (const notice of noticesShown ? [] : quota.notices || []) {
+      const banner = document.createElement("p");
+      banner.className = "banner warn";
+      banner.textContent = notice;
+      banners?.append(banner);
+    }
+    noticesShown = true;
+    if (!line) return;
+    const format = (n) => new Intl.NumberFormat().format(n);
+    const left = quota.quota_left === null ? "no daily quota" : `${format(quota.quota_left)} left today across providers`;
+    line.textContent = `Sending now costs ${format(quota.cost)} message${quota.cost === 1 ? "" : "s"}; ${left}.`;
+    line.classList.toggle("over-quota", quota.exceeds_quota);
+    line.hidden = false;
+    const sendForm = document.querySelector('form[action$="/send/"]');
+    if (sendForm) {
+      sendForm.dataset.defaultConfirm ??= sendForm.dataset.confirm;
+      sendForm.dataset.confirm = sendForm.dataset.defaultConfirm;
+      if (quota.exceeds_quota) {
+        sendForm.dataset.confirm =
+          `This campaign costs ${format(quota.cost)} messages but only ${format(quota.quota_left)} ` +
+          "are left today across providers: the rest will not go out until the quotas reset. Send anyway?";
+      }
+    }
+  }
 })();

@@ -140,6 +140,76 @@
     }, SAMPLED_BANNER_QUIET_MS);
   }
 
+  /* --- the provider panel: state changes arrive as `progress` frames of kind "provider"
+   * (from the router: status, reason, quota_left…; from the health check: health…) */
+
+  const ALERT_STATES = new Set(["misconfigured", "open"]);
+  const providerAlerts = new Map(); // id -> sentence, for the banner
+
+  function showProviderValue(cell, field, value) {
+    if (!cell) return;
+    if (field === "error_rate") {
+      cell.textContent = value === null || value === "" ? "—" : `${(Number(value) * 100).toFixed(1)} %`;
+    } else if (field === "latency_ms") {
+      cell.textContent = value === null || value === "" ? "—" : `${Math.round(Number(value))} ms`;
+    } else if (field === "quota_left") {
+      cell.textContent = value === null || value === "" ? "no quota" : ui.numberFormat.format(Number(value));
+    }
+  }
+
+  function showProviderAlerts() {
+    const banner = $("#provider-alert");
+    if (!banner) return;
+    banner.textContent = [...providerAlerts.values()].join(" ");
+    banner.hidden = providerAlerts.size === 0;
+  }
+
+  function showProvider(frame) {
+    const row = document.querySelector(`#provider-panel tr[data-provider-id="${frame.id}"]`);
+    if (!row) return;
+    if ("status" in frame) {
+      const badge = row.querySelector('[data-field="status"]');
+      badge.textContent = frame.status;
+      badge.className = `provider-state ${frame.status}`;
+      const name = row.dataset.providerName;
+      if (ALERT_STATES.has(frame.status)) {
+        providerAlerts.set(String(frame.id), `${name} is ${frame.status}${frame.reason ? ` (${frame.reason})` : ""}.`);
+      } else {
+        providerAlerts.delete(String(frame.id));
+      }
+      showProviderAlerts();
+    }
+    if ("reason" in frame) row.querySelector('[data-field="reason"]').textContent = frame.reason || "";
+    if ("health" in frame) {
+      const badge = row.querySelector('[data-field="health"]');
+      badge.textContent = frame.health;
+      badge.className = `provider-health ${frame.health}`;
+    }
+    if ("status_page" in frame) {
+      const page = row.querySelector('[data-field="status_page"]');
+      if (page) {
+        page.textContent =
+          frame.status_page === "unreachable" ? "status page unreachable"
+          : frame.status_page ? `status page: ${frame.status_page}` : "";
+      }
+    }
+    for (const field of ["error_rate", "latency_ms", "quota_left"]) {
+      if (field in frame) showProviderValue(row.querySelector(`[data-field="${field}"]`), field, frame[field]);
+    }
+  }
+
+  for (const row of document.querySelectorAll("#provider-panel tr[data-provider-id]")) {
+    for (const field of ["error_rate", "latency_ms", "quota_left"]) {
+      const cell = row.querySelector(`[data-field="${field}"]`);
+      showProviderValue(cell, field, cell.dataset.value);
+    }
+    const status = row.querySelector('[data-field="status"]').textContent;
+    if (ALERT_STATES.has(status)) {
+      const reason = row.querySelector('[data-field="reason"]').textContent;
+      providerAlerts.set(row.dataset.providerId, `${row.dataset.providerName} is ${status}${reason ? ` (${reason})` : ""}.`);
+    }
+  }
+
   /* --- the live connection */
 
   const connection = live.connect({
@@ -153,6 +223,9 @@
         held = [];
         feed.replace(snapshot.events);
       }
+    },
+    onProgress(frame) {
+      if (frame.kind === "provider") showProvider(frame);
     },
     onEvents(fresh, frame) {
       if (frame.counts) {
