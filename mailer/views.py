@@ -52,14 +52,19 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     counts = live_store.campaign_counters(campaign.pk)
+    progress = campaign_progress(campaign=campaign)
     return render(
         request,
         "mailer/campaign_detail.html",
         {
             "campaign": campaign,
-            "funnel": [(step, counts.get(step, 0)) for step in FUNNEL_STEPS],
+            # Unique messages once Mailpulse sent it; events for a campaign sent elsewhere.
+            "funnel": [
+                (step, (progress["funnel"] if progress["total"] else counts).get(step, 0))
+                for step in FUNNEL_STEPS
+            ],
             "side": [(name, counts.get(name, 0)) for name in SIDE_COUNTS],
-            "progress": campaign_progress(campaign=campaign),
+            "progress": progress,
             "schedule_form": ScheduleForm(initial={"scheduled_at": campaign.scheduled_at}),
         },
     )

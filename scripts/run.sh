@@ -14,6 +14,8 @@ if ! grep -q '^PROVIDER_CREDENTIALS_KEYS=.' .env; then
 fi
 . scripts/env.sh
 PORT=${PORT:-8000}
+# Links in emails and the sandbox's webhooks point at this server unless told otherwise.
+export SITE_URL=${SITE_URL:-http://127.0.0.1:$PORT}
 PIDS=()
 SIM_PID=
 stop_all() {

@@ -18,14 +18,33 @@ def campaign_list(*, filters: dict) -> QuerySet[Campaign]:
     return campaigns
 
 
+# The furthest states of a message that got at least as far as each funnel step.
+FUNNEL_REACHED = {
+    "sent": ("sent", "deferred", "delivered", "opened", "clicked", "bounced", "complained"),
+    "delivered": ("delivered", "opened", "clicked", "complained"),
+    "opened": ("opened", "clicked"),
+    "clicked": ("clicked",),
+}
+
+
+def campaign_funnel(counts: dict[str, int]) -> dict[str, int]:
+    """Unique messages that reached each step (a message opened twice counts once)."""
+    return {
+        step: sum(counts.get(state, 0) for state in states)
+        for step, states in FUNNEL_REACHED.items()
+    }
+
+
 def campaign_progress(*, campaign: Campaign) -> dict:
-    """Messages by status, how many are done (neither queued nor being sent) and the total."""
+    """Messages by status, how many are done (neither queued nor being sent), the total, and
+    the funnel of unique messages."""
     counts = message_status_counts(campaign_id=campaign.pk)
     remaining = sum(counts.get(status, 0) for status in UNFINISHED)
     return {
         "total": campaign.total_recipients,
         "done": sum(counts.values()) - remaining,
         "counts": counts,
+        "funnel": campaign_funnel(counts),
     }
 
 

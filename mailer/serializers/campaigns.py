@@ -59,6 +59,10 @@ class ProgressSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     done = serializers.IntegerField(help_text="Messages neither queued nor being sent")
     counts = serializers.DictField(child=serializers.IntegerField(), help_text="Messages by status")
+    funnel = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="Unique messages that reached sent, delivered, opened, clicked",
+    )
 
 
 class CampaignDetailSerializer(CampaignSerializer):

@@ -102,3 +102,25 @@ def test_list_shows_status_progress_and_create_button_for_staff(staff_user, user
     assert "Autumn" in staff_page
     assert "New campaign" in staff_page
     assert "New campaign" not in client_for(user).get("/campaigns/").content.decode()
+
+
+def test_funnel_counts_unique_messages_by_their_furthest_state(client, staff_user):
+    from mailer.models import Campaign, Message, Subscriber
+
+    campaign = Campaign.objects.create(
+        name="Autumn", status=Campaign.Status.SENT, total_recipients=3
+    )
+    for n, status in enumerate(["clicked", "opened", "bounced"]):
+        subscriber = Subscriber.objects.create(email=f"r{n}@example.com")
+        Message.objects.create(
+            campaign=campaign, subscriber=subscriber, email=subscriber.email, status=status
+        )
+    client.force_login(staff_user)
+
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+
+    assert 'data-count="recipients" data-value="3"' in page
+    assert 'data-count="sent" data-value="3"' in page
+    assert 'data-count="delivered" data-value="2"' in page
+    assert 'data-count="opened" data-value="2"' in page
+    assert 'data-count="clicked" data-value="1"' in page

@@ -49,7 +49,12 @@ def test_staff_creates_a_draft_with_lists(staff_client, staff_user):
         [mailing_list.pk],
         staff_user.pk,
     )
-    assert body["progress"] == {"total": 0, "done": 0, "counts": {}}
+    assert body["progress"] == {
+        "total": 0,
+        "done": 0,
+        "counts": {},
+        "funnel": {"sent": 0, "delivered": 0, "opened": 0, "clicked": 0},
+    }
 
 
 def test_merge_tag_syntax_error_is_a_field_error(staff_client):
