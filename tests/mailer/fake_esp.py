@@ -1,9 +1,10 @@
 """Fake ESP send APIs for tests: real HTTP servers on 127.0.0.1 (http.server in a thread)
-answering like Mailgun, Postmark and SendGrid, so anymail's own backends talk to them through
-their `api_url`. Each server records every request and the mail it accepted, and is scripted
-per test: succeed, refuse a recipient, answer 401, 429 (Retry-After), 5xx, hang, or go down
-after a number of accepted messages."""
+answering like Mailgun, Postmark, SendGrid and Amazon SES, so anymail's own backends (and
+boto3) talk to them through their `api_url`. Each server records every request and the mail
+it accepted, and is scripted per test: succeed, refuse a recipient, answer 401, 429
+(Retry-After), 5xx, hang, or go down after a number of accepted messages."""
 
+import base64
 import json
 import threading
 import time
@@ -148,7 +149,34 @@ class SendGrid(Family):
         return {"api_key": "SG.test", "api_url": f"{url}/v3/"}
 
 
-FAMILIES = {family.name: family for family in (Mailgun(), Postmark(), SendGrid())}
+class AmazonSes(Family):
+    """SES v2 SendEmail (boto3's JSON protocol; anymail sends the raw MIME message)."""
+
+    name, path = "amazon_ses", "/v2/email/outbound-emails"
+
+    def parse(self, content_type, body):
+        data = json.loads(body)
+        raw = base64.b64decode(data["Content"]["Raw"]["Data"])
+        mail = BytesParser(policy=default_policy).parsebytes(raw)
+        return data["Destination"]["ToAddresses"][0], str(mail.get("Message-ID", ""))
+
+    def success(self, recipient):
+        provider_id = f"0100{uuid.uuid4().hex}-000000"
+        return Answer(200, {"MessageId": provider_id}), provider_id
+
+    def recipient_error(self, recipient):
+        return Answer(400, {"__type": "BadRequestException", "message": "Illegal address"})
+
+    def credentials(self, url: str) -> dict:
+        return {
+            "access_key_id": "AKIDEXAMPLE",
+            "secret_access_key": "secret-example",
+            "region": "eu-west-1",
+            "api_url": url,
+        }
+
+
+FAMILIES = {family.name: family for family in (Mailgun(), Postmark(), SendGrid(), AmazonSes())}
 
 
 @dataclass

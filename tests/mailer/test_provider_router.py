@@ -1,7 +1,6 @@
 """The provider router against fake ESP servers: which provider sends, and what each kind of
 error does to the message and to the provider (PostgreSQL and Redis are real)."""
 
-import importlib.util
 import smtplib
 import time
 
@@ -82,20 +81,16 @@ def test_each_kind_maps_its_credentials_to_its_backend():
         kind_for("postmark").backend({})
 
 
-@pytest.mark.skipif(importlib.util.find_spec("boto3") is not None, reason="boto3 installed")
-def test_amazon_ses_without_boto3_is_unavailable_with_its_reason(
-    fake_esp, django_capture_on_commit_callbacks
-):
-    assert "boto3" in kind_for("amazon_ses").unavailable_reason()
-    ses = provider_account("amazon_ses", {"access_key_id": "a"}, priority=1)
-    esp_account(fake_esp("postmark"), priority=2)
+def test_amazon_ses_sends_through_anymail_and_boto3(fake_esp, django_capture_on_commit_callbacks):
+    ses = fake_esp("amazon_ses")
+    esp_account(ses, priority=1)
     target = started(django_capture_on_commit_callbacks, [factories.subscriber()])
     send_all(target)
 
-    assert target.messages.get().provider == "postmark"
-    state = provider_states([ses])[ses.pk]
-    assert state["status"] == "misconfigured"
-    assert "boto3" in state["reason"]
+    message = target.messages.get()
+    assert (message.provider, message.status) == ("amazon_ses", "sent")
+    assert message.provider_message_id.startswith("0100")
+    assert ses.distinct_ids_by_recipient() == {message.email: {f"<{message.uid}@mailpulse>"}}
 
 
 @pytest.mark.parametrize("family", ["mailgun", "postmark", "sendgrid"])
