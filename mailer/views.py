@@ -18,6 +18,7 @@ from mailer.delivery import DeliveryError
 from mailer.models import Campaign
 from mailer.selectors.campaigns import campaign_list as campaigns_selected
 from mailer.selectors.campaigns import campaign_preview_subscribers, campaign_progress
+from mailer.selectors.providers import campaign_quota
 from mailer.services import campaigns as services
 from mailer.services import sending
 
@@ -53,6 +54,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     counts = live_store.campaign_counters(campaign.pk)
     progress = campaign_progress(campaign=campaign)
+    sendable = campaign.status in (Campaign.Status.DRAFT, Campaign.Status.SCHEDULED)
     return render(
         request,
         "mailer/campaign_detail.html",
@@ -65,6 +67,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ],
             "side": [(name, counts.get(name, 0)) for name in SIDE_COUNTS],
             "progress": progress,
+            "over_quota": sendable and campaign_quota(campaign)["exceeds_quota"],
             "schedule_form": ScheduleForm(initial={"scheduled_at": campaign.scheduled_at}),
         },
     )
@@ -105,6 +108,13 @@ def campaign_action(request: HttpRequest, pk: int, verb: str) -> HttpResponse:
     campaign = get_object_or_404(Campaign, pk=pk)
     try:
         if verb == "send":
+            quota = campaign_quota(campaign)
+            if quota["exceeds_quota"] and request.POST.get("over_quota") != "confirmed":
+                raise ValidationError(
+                    f"This campaign costs {quota['cost']} messages but the providers have "
+                    f"{quota['quota_left']} left today: tick “send beyond today's quota” to "
+                    "send anyway."
+                )
             sending.campaign_start_send(campaign=campaign, requested_by=request.user)
         elif verb == "schedule":
             form = ScheduleForm(request.POST)

@@ -7,6 +7,7 @@ from django.test import Client
 from mailer.models import ProviderAccount
 from mailer.providers import state
 from mailer.providers.base import Failure, Verdict
+from tests.mailer import factories
 from tests.mailer.campaign_factories import campaign
 
 pytestmark = pytest.mark.django_db
@@ -188,3 +189,25 @@ def test_campaign_page_asks_for_the_cost(staff):
     page = staff.get(f"/campaigns/{target.pk}/").content.decode()
     assert f'data-cost-url="/api/campaigns/{target.pk}/cost/"' in page
     assert 'id="send-cost"' in page
+
+
+def test_sending_beyond_the_quota_from_the_page_needs_the_box_ticked(client, staff_user):
+    from mailer.models import Campaign
+    from tests.mailer.fake_esp import provider_account
+
+    provider_account("sandbox", {"mode": "up"}, daily_quota=0)
+    subscriber_list = factories.mailing_list(members=[factories.subscriber()])
+    target = Campaign.objects.create(
+        name="Big", subject="Hi", html_content="<p>Hi</p>", from_email="news@example.com"
+    )
+    target.lists.add(subscriber_list)
+    client.force_login(staff_user)
+
+    page = client.get(f"/campaigns/{target.pk}/").content.decode()
+    refused = client.post(f"/campaigns/{target.pk}/send/", follow=True)
+
+    assert 'name="over_quota"' in page
+    assert "left today" in refused.content.decode()
+    assert Campaign.objects.get(pk=target.pk).status == "draft"
+    client.post(f"/campaigns/{target.pk}/send/", {"over_quota": "confirmed"})
+    assert Campaign.objects.get(pk=target.pk).status == "sending"
