@@ -8,10 +8,19 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.health import health_report
+from config.health import health_report, is_healthy
 
 HealthSerializer = inline_serializer(
-    "Health", {"database": serializers.CharField(), "redis": serializers.CharField()}
+    "Health",
+    {
+        "database": serializers.CharField(),
+        "redis": serializers.CharField(),
+        "spool": serializers.IntegerField(
+            allow_null=True,
+            help_text="Webhook requests spooled in Redis while PostgreSQL was down, not yet "
+            "stored (null when Redis is down). Not part of the 200/503 rule.",
+        ),
+    },
 )
 
 
@@ -24,16 +33,22 @@ class HealthView(APIView):
         tags=["operations"],
         responses={200: HealthSerializer, 503: HealthSerializer},
         examples=[
-            OpenApiExample("healthy", value={"database": "ok", "redis": "ok"}),
+            OpenApiExample("healthy", value={"database": "ok", "redis": "ok", "spool": 0}),
             OpenApiExample(
-                "redis down", value={"database": "ok", "redis": "down"}, status_codes=["503"]
+                "database down, webhooks spooled",
+                value={"database": "down", "redis": "ok", "spool": 42},
+                status_codes=["503"],
+            ),
+            OpenApiExample(
+                "redis down",
+                value={"database": "ok", "redis": "down", "spool": None},
+                status_codes=["503"],
             ),
         ],
     )
     def get(self, request):
         report = health_report()
-        healthy = all(state == "ok" for state in report.values())
-        return Response(report, status=200 if healthy else 503)
+        return Response(report, status=200 if is_healthy(report) else 503)
 
 
 class TokenView(APIView):

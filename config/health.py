@@ -1,4 +1,5 @@
-"""Liveness of the parts the product cannot work without: PostgreSQL and Redis."""
+"""Liveness of the parts the product cannot work without: PostgreSQL and Redis; and the depth
+of the webhook spool (events acknowledged while PostgreSQL was down, not yet stored)."""
 
 import logging
 
@@ -27,9 +28,30 @@ def redis_ok() -> bool:
         return False
 
 
-def health_report() -> dict[str, str]:
-    """{"database": "ok"|"down", "redis": "ok"|"down"}."""
+def spool_depth() -> int | None:
+    """Entries waiting in the webhook spool; None when Redis cannot say."""
+    from events.spool import spool_depth as depth
+
+    try:
+        return depth()
+    except Exception:
+        logger.warning("health: spool depth unknown", exc_info=True)
+        return None
+
+
+HEALTH_KEYS = ("database", "redis")
+
+
+def health_report() -> dict[str, str | int | None]:
+    """{"database": "ok"|"down", "redis": "ok"|"down", "spool": entries or None}. Only the
+    HEALTH_KEYS decide health: a non-empty spool is a backlog draining, not an outage."""
+    redis = redis_ok()
     return {
         "database": "ok" if database_ok() else "down",
-        "redis": "ok" if redis_ok() else "down",
+        "redis": "ok" if redis else "down",
+        "spool": spool_depth() if redis else None,
     }
+
+
+def is_healthy(report: dict) -> bool:
+    return all(report[key] == "ok" for key in HEALTH_KEYS)

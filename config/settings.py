@@ -4,6 +4,8 @@ from pathlib import Path
 
 import environ
 
+from config.security import DEFAULT_CSP, DEFAULT_PERMISSIONS_POLICY
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -27,8 +29,21 @@ SECURE_HSTS_PRELOAD = HTTPS
 if env.bool("USE_X_FORWARDED_PROTO", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
 SESSION_COOKIE_HTTPONLY = True
+# The CSRF cookie stays readable by scripts (Django's default, and harmless: it is not a
+# credential). The static JS reads the token from the form's hidden field today, so
+# CSRF_COOKIE_HTTPONLY=true is possible; it is left off for scripts that read the cookie.
+CSRF_COOKIE_HTTPONLY = env.bool("CSRF_COOKIE_HTTPONLY", default=False)
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy and Permissions-Policy (config/security.py); "" leaves one out.
+CONTENT_SECURITY_POLICY = env.str("CONTENT_SECURITY_POLICY", default=DEFAULT_CSP)
+PERMISSIONS_POLICY = env.str("PERMISSIONS_POLICY", default=DEFAULT_PERMISSIONS_POLICY)
+# The login pages refuse a username from one address after this many failures in the window.
+LOGIN_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_FAILURE_WINDOW_S = env.int("LOGIN_FAILURE_WINDOW_S", default=900)
 
 INSTALLED_APPS = [
     "daphne",
@@ -52,6 +67,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "config.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "config.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -116,6 +132,7 @@ CELERY_IMPORTS = (
     "mailer.provider_tasks",
     "mailer.sandbox_tasks",
     "mailer.provider_health_tasks",
+    "events.spool_tasks",
 )
 # A task a dead worker held is handed to another after this long: longer than any chunk runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -135,6 +152,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "mailer.provider_health_tasks.check_provider_health",
         "schedule": 60.0,
     },
+    # Webhook events spooled in Redis while PostgreSQL was down (Redis needs appendonly yes).
+    "drain-webhook-spool": {"task": "events.spool_tasks.drain_webhook_spool", "schedule": 5.0},
 }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -178,6 +197,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "config.api_errors.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    # Only views with a throttle_scope are throttled: POST /api/auth/token/ ("login"), per
+    # client address, successful or not.
+    "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {"login": env.str("LOGIN_THROTTLE_RATE", default="10/min")},
 }
 
 SPECTACULAR_SETTINGS = {
@@ -277,5 +300,8 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         "django.server": {"level": "WARNING"},
         "daphne": {"level": "WARNING"},
+        # Never the SQL log, even at LOG_LEVEL=DEBUG: its parameters hold token and session
+        # keys and password hashes.
+        "django.db.backends": {"level": "INFO"},
     },
 }

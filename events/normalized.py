@@ -8,6 +8,8 @@ from typing import Any
 
 from events.models import EmailEvent
 
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
 
 def _clean(value: Any) -> Any:
     """Drop NUL characters, which PostgreSQL text and jsonb refuse, from any nested value."""
@@ -17,6 +19,12 @@ def _clean(value: Any) -> Any:
         return {_clean(str(k)): _clean(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_clean(v) for v in value]
+    if (
+        isinstance(value, int)
+        and not isinstance(value, bool)
+        and not _INT64_MIN <= value <= _INT64_MAX
+    ):
+        return str(value)  # orjson and jsonb keep 64-bit integers; larger ones stay as text
     if value is None or isinstance(value, bool | int | float):
         return value
     return _clean(str(value))

@@ -1,7 +1,11 @@
 """Receiving one webhook request: limits, provider detection, verification, parsing, ingest.
 
-Answers with a WebhookOutcome or raises WebhookRefused (4xx). A database outage propagates
-as the database's error so the view can answer 503 and the provider retries.
+Answers with a WebhookOutcome or raises WebhookRefused (4xx). When PostgreSQL is unreachable
+while storing, the verified and parsed events go to the Redis spool (events/spool.py) and
+the outcome says `spooled`: the provider is acknowledged and a drainer stores them later.
+Only when Redis fails too does the database's error propagate, so the view answers 503 and
+the provider retries. (A database error before that point, e.g. Mailgun's token-reuse check
+during verification, also propagates: an unverified request is never spooled.)
 """
 
 import logging
@@ -9,8 +13,12 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest
+from django.utils import timezone
+from redis.exceptions import RedisError
 
+from events import spool
 from events.providers import ADAPTERS
 from events.providers.base import ProviderAdapter, WebhookRefused, json_payload, malformed
 from events.services import events_ingest
@@ -25,6 +33,8 @@ class WebhookOutcome:
     duplicates: int = 0
     skipped: list[dict] = field(default_factory=list)
     verified: bool = True
+    # Set when the events were spooled (database unreachable) instead of stored.
+    spool_id: str | None = None
 
 
 def _check_size(request: HttpRequest) -> None:
@@ -82,6 +92,7 @@ def adapter_for(slug: str | None, request: HttpRequest) -> ProviderAdapter:
 
 
 def receive_webhook(request: HttpRequest, slug: str | None) -> WebhookOutcome:
+    received_at = timezone.now()
     _check_size(request)
     adapter = adapter_for(slug, request)
     _check_content_type(request, adapter)
@@ -90,9 +101,25 @@ def receive_webhook(request: HttpRequest, slug: str | None) -> WebhookOutcome:
         return outcome
     adapter.verify(request)
     events, skipped = adapter.parse(request)
-    result = events_ingest(
-        provider=adapter.slug, events=events, request_id=getattr(request, "request_id", "-")
-    )
+    request_id = getattr(request, "request_id", "-")
+    try:
+        result = events_ingest(provider=adapter.slug, events=events, request_id=request_id)
+    except (OperationalError, InterfaceError) as database_error:
+        outcome.skipped = skipped
+        if events:
+            outcome.spool_id = _spool(adapter.slug, events, request_id, received_at, database_error)
+        return outcome
     outcome.stored, outcome.duplicates = len(result.stored), result.duplicates
     outcome.skipped = skipped + result.skipped
     return outcome
+
+
+def _spool(slug, events, request_id, received_at, database_error: Exception) -> str:
+    """Spool the events; when Redis fails too, raise the database's error (503)."""
+    try:
+        return spool.spool_append(
+            provider=slug, events=events, request_id=request_id, received_at=received_at
+        )
+    except (RedisError, OSError):
+        logger.error("webhook not spooled: Redis unavailable too", exc_info=True)
+        raise database_error from None

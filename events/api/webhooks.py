@@ -1,4 +1,9 @@
-"""POST /api/hook/ and /api/hook/<provider>/: where every provider delivers its events."""
+"""POST /api/hook/ and /api/hook/<provider>/: where every provider delivers its events.
+
+Answers 200 once the events are stored, or once they are spooled in Redis when PostgreSQL is
+unreachable (`"spooled": true`, still 200: some providers treat anything but 200 as a
+failure); 503 with Retry-After only when neither PostgreSQL nor Redis can take them.
+"""
 
 import logging
 
@@ -36,6 +41,8 @@ AcceptedSerializer = inline_serializer(
         "duplicates": serializers.IntegerField(),
         "skipped": serializers.ListField(child=serializers.DictField()),
         "verified": serializers.BooleanField(),
+        "spooled": serializers.BooleanField(required=False),
+        "spool_id": serializers.CharField(required=False),
     },
 )
 
@@ -69,11 +76,13 @@ class WebhookView(APIView):
         description=(
             "Verifies the request (the provider's signature, or HTTP basic auth from "
             "WEBHOOK_SECRET), stores each event once and answers 200 only after commit. "
+            "When PostgreSQL is unreachable the verified events are spooled in Redis and "
+            "stored later by the spool drainer: 200 with `spooled: true` and `stored: 0`. "
             "Without a provider in the URL the provider is recognised from the request. "
             "Refusals: 400 malformed or unknown provider, 401 wrong basic auth (with "
             "WWW-Authenticate), 403 bad or stale signature, 404 unknown provider slug, "
-            "413 body too large, 415 wrong content type, 503 database or SNS certificate "
-            "host unavailable (retry)."
+            "413 body too large, 415 wrong content type, 503 database and Redis both, or the "
+            "SNS certificate host, unavailable (retry)."
         ),
         request=OpenApiTypes.BINARY,
         responses={
@@ -85,7 +94,8 @@ class WebhookView(APIView):
             413: OpenApiResponse(ErrorSerializer, description="body too large"),
             415: OpenApiResponse(ErrorSerializer, description="wrong content type"),
             503: OpenApiResponse(
-                ErrorSerializer, description="database or SNS certificate host unavailable"
+                ErrorSerializer,
+                description="database and Redis, or SNS certificate host, unavailable",
             ),
         },
         examples=[
@@ -99,7 +109,20 @@ class WebhookView(APIView):
                     "verified": True,
                 },
                 response_only=True,
-            )
+            ),
+            OpenApiExample(
+                "spooled",
+                value={
+                    "provider": "mandrill",
+                    "stored": 0,
+                    "duplicates": 0,
+                    "skipped": [],
+                    "verified": True,
+                    "spooled": True,
+                    "spool_id": "1763832002120-0",
+                },
+                response_only=True,
+            ),
         ],
     )
     def post(self, request, provider: str | None = None):
@@ -118,13 +141,16 @@ class WebhookView(APIView):
                 status=400,
             )
         except (OperationalError, InterfaceError):
-            logger.exception("webhook not stored: database unavailable")
+            logger.exception("webhook not stored: database and spool unavailable")
             return Response(
                 error_body("database_unavailable", "Events were not stored; retry later."),
                 status=503,
                 headers={"Retry-After": "30"},
             )
-        return Response(outcome.__dict__)
+        body = {k: v for k, v in outcome.__dict__.items() if k != "spool_id"}
+        if outcome.spool_id:
+            body.update(spooled=True, spool_id=outcome.spool_id)
+        return Response(body)
 
 
 @extend_schema_view(

@@ -1,4 +1,5 @@
-"""Real outages: a webhook is acknowledged only once stored, and the live view recovers."""
+"""Real outages: a webhook is acknowledged only once stored or spooled, and the live view
+recovers. (PostgreSQL stopped for real, and the spool drained: tests/events/test_spool.py.)"""
 
 import os
 import subprocess
@@ -8,6 +9,7 @@ import httpx
 import pytest
 
 from events.models import EmailEvent
+from events.spool import spool_depth
 from tests.events.webhook_helpers import mandrill_event
 from tests.servers import ROOT, database_url_for_tests, free_port
 
@@ -22,8 +24,23 @@ def _post(server, events) -> httpx.Response:
     )
 
 
-def test_database_unreachable_answers_503_so_the_provider_retries(daphne_factory):
+def test_database_unreachable_spools_the_events_and_acknowledges(daphne_factory):
     server = daphne_factory(DATABASE_URL=f"postgres://nobody@127.0.0.1:{free_port()}/none")
+
+    response = _post(server, [mandrill_event(), mandrill_event(message_id="msg-2")])
+
+    assert response.status_code == 200
+    assert response.json()["spooled"] is True
+    assert response.json()["stored"] == 0
+    assert spool_depth() == 1
+    assert not EmailEvent.objects.exists()
+
+
+def test_database_and_redis_unreachable_answers_503_so_the_provider_retries(daphne_factory):
+    server = daphne_factory(
+        DATABASE_URL=f"postgres://nobody@127.0.0.1:{free_port()}/none",
+        REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+    )
 
     response = _post(server, [mandrill_event()])
 
@@ -31,6 +48,7 @@ def test_database_unreachable_answers_503_so_the_provider_retries(daphne_factory
     assert response.json()["error"] == "database_unavailable"
     assert response.headers["Retry-After"]
     assert not EmailEvent.objects.exists()
+    assert spool_depth() == 0
 
 
 def test_redis_down_still_stores_and_rebuild_live_restores_the_view(daphne_factory, redis_server):
