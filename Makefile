@@ -29,6 +29,10 @@ format: venv
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+## make bench: measure the product on this machine (SCENARIO=ingest,... to narrow; BENCH_ARGS=...)
+bench: venv
+	@SCENARIO="$(SCENARIO)" BENCH_ARGS="$(BENCH_ARGS)" scripts/bench.sh
+
 ## make clean-run: stop and delete the throwaway local servers' data under .run/
 clean-run:
 	@scripts/stack.sh down pg redis

@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncMinute
+from django.db.models import Count, QuerySet, Value
+from django.db.models.functions import Lower, TruncMinute
 from django.utils import timezone
 
 from events import live_store
@@ -22,7 +22,10 @@ def event_list(*, filters: dict) -> QuerySet[EmailEvent]:
     if filters.get("provider"):
         events = events.filter(provider__in=filters["provider"])
     if filters.get("recipient"):
-        events = events.filter(recipient__iexact=filters["recipient"])
+        # lower() = lower() rather than iexact's UPPER(): it uses event_recipient_idx.
+        events = events.alias(recipient_lower=Lower("recipient")).filter(
+            recipient_lower=Lower(Value(filters["recipient"]))
+        )
     if filters.get("campaign"):
         events = events.filter(campaign_id=filters["campaign"])
     if filters.get("message_id"):

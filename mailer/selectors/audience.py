@@ -16,8 +16,8 @@ ENGAGEMENT_RULES = {"opened_within_days": "opened", "clicked_within_days": "clic
 def _engaged(event_type: str, days: int) -> Exists:
     since = timezone.now() - timedelta(days=days)
     return Exists(
-        EmailEvent.objects.filter(
-            recipient__iexact=OuterRef("email"), type=event_type, timestamp__gte=since
+        EmailEvent.objects.alias(recipient_lower=Lower("recipient")).filter(
+            recipient_lower=Lower(OuterRef("email")), type=event_type, timestamp__gte=since
         )
     )
 

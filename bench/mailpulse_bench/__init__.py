@@ -1,0 +1,1 @@
+"""Mailpulse's benchmark harness: `make bench` (see bench/README.md)."""
