@@ -256,8 +256,11 @@ def test_deploy_check_is_clean_with_production_settings():
     assert "no issues" in result.stdout
 
 
-def test_production_cookies_are_secure_and_the_session_is_http_only():
-    result = _manage("shell", "-c", PRINT_SETTINGS, **PRODUCTION_ENV)
+def test_production_cookies_are_secure_and_the_session_is_http_only(tmp_path):
+    # Production serves hashed static files: collect them first, as a deployment does.
+    env = {**PRODUCTION_ENV, "STATIC_ROOT": str(tmp_path)}
+    assert _manage("collectstatic", "--noinput", "-v", "0", **env).returncode == 0
+    result = _manage("shell", "-c", PRINT_SETTINGS, **env)
     assert result.returncode == 0, result.stderr
     shown = json.loads(result.stdout.strip().splitlines()[-1])
     values = shown["settings"]
