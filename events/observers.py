@@ -6,7 +6,7 @@ One failing observer is logged and counted; it never fails the webhook or the ot
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 
 from events.models import EmailEvent
@@ -23,7 +23,6 @@ class StoredBatch:
     # Set by the live store: the position of this batch in the live stream, for resume.
     cursor: str | None = None
     request_id: str = "-"
-    failures: Counter = field(default_factory=Counter)
 
     @cached_property
     def serialized(self) -> list[dict]:
@@ -53,5 +52,4 @@ def notify(batch: StoredBatch) -> None:
             observer(batch)
         except Exception:
             failure_counts[name] += 1
-            batch.failures[name] += 1
             logger.exception("observer failed", extra={"observer": name})

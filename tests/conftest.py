@@ -7,6 +7,7 @@ from django.db import connection
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
+from tests.dashboard_listener import ProgressFrames
 from tests.servers import RedisServer, start_daphne
 
 
@@ -48,6 +49,15 @@ def api_client(user) -> APIClient:
     client = APIClient()
     client.force_authenticate(user)
     return client
+
+
+@pytest.fixture
+def provider_frames():
+    """Provider state frames as dashboards receive them, over the real channel layer."""
+    frames = ProgressFrames("provider")
+    frames.start()
+    yield frames
+    frames.stop()
 
 
 @pytest.fixture

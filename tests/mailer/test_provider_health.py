@@ -46,14 +46,9 @@ def status_page():
 
 
 @pytest.fixture
-def frames(monkeypatch) -> list[dict]:
-    published = []
-    monkeypatch.setattr(
-        provider_health,
-        "publish_progress",
-        lambda **frame: published.append(frame),
-    )
-    return published
+def frames(provider_frames):
+    """The provider frames dashboards receive (over the real channel layer)."""
+    return provider_frames
 
 
 def account(name: str, kind: str = "mailgun", **fields) -> ProviderAccount:

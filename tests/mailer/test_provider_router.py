@@ -17,7 +17,6 @@ from django.core.exceptions import ImproperlyConfigured
 from events.models import EmailEvent
 from mailer.models import Campaign, Message, ProviderAccount
 from mailer.providers import KINDS, kind_for
-from mailer.providers import state as provider_state
 from mailer.providers.base import Verdict, classify
 from mailer.providers.router import quota_left_total
 from mailer.providers.state import provider_clear_misconfigured, provider_states
@@ -44,11 +43,9 @@ def _fast_breaker(settings):
 
 
 @pytest.fixture
-def frames(monkeypatch):
-    """The provider frames published to dashboards."""
-    published = []
-    monkeypatch.setattr(provider_state, "publish_progress", lambda **frame: published.append(frame))
-    return published
+def frames(provider_frames):
+    """The provider frames dashboards receive (over the real channel layer)."""
+    return provider_frames
 
 
 def started(capture, recipients) -> Campaign:
