@@ -62,9 +62,13 @@ INSTALLED_APPS = [
     "anymail",
     "events",
     "mailer",
+    # Only for its management command `serve` (config/management/commands/), beside asgi.py.
+    "config",
 ]
 
 MIDDLEWARE = [
+    # django-prometheus: request counts and latencies by view (first and last on purpose).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.request_log.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "config.security.SecurityHeadersMiddleware",
@@ -75,10 +79,16 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
 ASGI_APPLICATION = "config.asgi.application"
+# `manage.py serve`: processes sharing one socket (Django runs sync views on one thread per
+# process, so one process uses one core), and how long SIGTERM may take: stop accepting,
+# close websockets with 1001, let requests in flight finish.
+WEB_PROCESSES = env.int("WEB_PROCESSES", default=1)
+SHUTDOWN_GRACE_S = env.float("SHUTDOWN_GRACE_S", default=5.0)
 
 TEMPLATES = [
     {
@@ -96,6 +106,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env.db("DATABASE_URL")}
+# PostgreSQL through django-prometheus's wrapper: query counts, durations and errors in /metrics.
+DATABASES["default"]["ENGINE"] = "django_prometheus.db.backends.postgresql"
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=0)
 DATABASES["default"]["OPTIONS"] = {"connect_timeout": env.int("DB_CONNECT_TIMEOUT_S", default=3)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -118,9 +130,10 @@ CACHES = {
 
 # Pub/sub layer: the default RedisChannelLayer drops group messages once a consumer has 100
 # queued; the pub/sub layer delivered every message to 1,000 consumers when measured here.
+# Ours subscribes again after a Redis outage (events/channel_layer.py).
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "BACKEND": "events.channel_layer.OutageTolerantPubSubChannelLayer",
         "CONFIG": {"hosts": [{"address": REDIS_URL}], "prefix": f"{REDIS_KEY_PREFIX}:asgi"},
     }
 }
@@ -133,6 +146,8 @@ CELERY_IMPORTS = (
     "mailer.sandbox_tasks",
     "mailer.provider_health_tasks",
     "events.spool_tasks",
+    "events.retention_tasks",
+    "events.live_tasks",
 )
 # A task a dead worker held is handed to another after this long: longer than any chunk runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -154,6 +169,13 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Webhook events spooled in Redis while PostgreSQL was down (Redis needs appendonly yes).
     "drain-webhook-spool": {"task": "events.spool_tasks.drain_webhook_spool", "schedule": 5.0},
+    # Event partitions ahead of time; events, dedupe keys and nonces past retention.
+    "maintain-event-storage": {
+        "task": "events.retention_tasks.maintain_event_storage",
+        "schedule": 3600.0,
+    },
+    # The live view rebuilt when Redis lost it or missed a batch, dashboards open or not.
+    "repair-live-view": {"task": "events.live_tasks.repair_live_view", "schedule": 10.0},
 }
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_ACKS_LATE = True
@@ -202,6 +224,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["rest_framework.throttling.ScopedRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"login": env.str("LOGIN_THROTTLE_RATE", default="10/min")},
 }
+# Largest `?page_size=` of every list endpoint; above it the page size is clamped to it.
+API_MAX_PAGE_SIZE = env.int("API_MAX_PAGE_SIZE", default=500)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Mailpulse API",
@@ -217,6 +241,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.api_schema.add_error_responses",
+    ],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
@@ -233,6 +261,8 @@ SPECTACULAR_SETTINGS = {
 WEBHOOK_MAX_BODY_BYTES = env.int("WEBHOOK_MAX_BODY_BYTES", default=5 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = WEBHOOK_MAX_BODY_BYTES
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000
+# Most events in one webhook request (providers batch at most about a thousand); more: 413.
+WEBHOOK_MAX_EVENTS = env.int("WEBHOOK_MAX_EVENTS", default=10000)
 WEBHOOK_SECRET = env.list("WEBHOOK_SECRET", default=[])
 MANDRILL_WEBHOOK_KEY = env.str("MANDRILL_WEBHOOK_KEY", default="")
 MANDRILL_WEBHOOK_URL = env.list("MANDRILL_WEBHOOK_URL", default=[])
@@ -241,6 +271,8 @@ SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY = env.str(
     "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY", default=""
 )
 WEBHOOK_MAX_AGE_S = env.int("WEBHOOK_MAX_AGE_S", default=15 * 60)
+# Events older than this are removed (whole month partitions once entirely older).
+EVENT_RETENTION_DAYS = env.int("EVENT_RETENTION_DAYS", default=90)
 AMAZON_SES_AUTO_CONFIRM = env.bool("AMAZON_SES_AUTO_CONFIRM", default=False)
 AMAZON_SES_SNS_CERT_HOSTS = env.list("AMAZON_SES_SNS_CERT_HOSTS", default=[])
 AMAZON_SES_TOPIC_ARNS = env.list("AMAZON_SES_TOPIC_ARNS", default=[])
@@ -248,6 +280,13 @@ ANYMAIL = {"WEBHOOK_SECRET": WEBHOOK_SECRET}
 
 # Live view: how many recent events Redis keeps, and how often a dashboard gets a frame.
 LIVE_STREAM_MAX_EVENTS = env.int("LIVE_STREAM_MAX_EVENTS", default=10000)
+# How often each server checks Redis for its dashboards (degraded banner, rebuild when back).
+LIVE_HEALTH_PROBE_INTERVAL_S = env.float("LIVE_HEALTH_PROBE_INTERVAL_S", default=2.0)
+# Per websocket client: largest message, message rate (token bucket) and open connections.
+WS_MAX_MESSAGE_BYTES = env.int("WS_MAX_MESSAGE_BYTES", default=4096)
+WS_MESSAGES_PER_S = env.float("WS_MESSAGES_PER_S", default=5.0)
+WS_MESSAGE_BURST = env.int("WS_MESSAGE_BURST", default=20)
+WS_MAX_CONNECTIONS_PER_USER = env.int("WS_MAX_CONNECTIONS_PER_USER", default=50)
 LIVE_SNAPSHOT_EVENTS = env.int("LIVE_SNAPSHOT_EVENTS", default=100)
 WS_FRAME_INTERVAL_MS = env.int("WS_FRAME_INTERVAL_MS", default=100)
 WS_MAX_EVENTS_PER_FRAME = env.int("WS_MAX_EVENTS_PER_FRAME", default=200)
@@ -287,6 +326,9 @@ SEND_CHUNK_SIZE = env.int("SEND_CHUNK_SIZE", default=200)
 # CSV imports: largest upload and most rows.
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=50 * 1024 * 1024)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=1_000_000)
+
+# GET /metrics (Prometheus) answers only `Authorization: Bearer <METRICS_TOKEN>`; unset: 404.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
 
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
