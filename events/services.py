@@ -1,19 +1,23 @@
 """The one write path for events: every event, from any provider or test, enters here."""
 
+import contextlib
 import logging
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 
 import orjson
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
+from redis.exceptions import LockError
 
+from config.request_log import request_id_var
 from events import live_store, observers
-from events.models import EmailEvent
+from events.models import EmailEvent, EventKey
 from events.normalized import NormalizedEvent
+from events.partitions import DEFAULT_PARTITION
 from events.serializers import serialize_event
 from mailer.models import Campaign
 
@@ -42,14 +46,24 @@ _COLUMNS = (
 _JSON_COLUMNS = {name for name, kind in _COLUMNS if kind == "jsonb"}
 _NAMES = ", ".join(f'"{name}"' for name, _ in _COLUMNS)
 _ARRAYS = ", ".join(f"%s::{'text' if k == 'jsonb' else k}[]" for _, k in _COLUMNS)
-_SELECT = ", ".join(f"{name}::jsonb" if name in _JSON_COLUMNS else name for name, _ in _COLUMNS)
-# One statement per batch: unnest the column arrays, skip what is already stored.
+_SELECT = ", ".join(f"t.{n}::jsonb" if n in _JSON_COLUMNS else f"t.{n}" for n, _ in _COLUMNS)
+# One statement per batch: unnest the column arrays, claim each event's dedupe key in the
+# (unpartitioned) key table, and store only the events whose key was new, in batch order.
+# A concurrent batch with the same key waits on the key's unique index, then skips it.
 # Only constant names are formatted in; every value is a bound parameter.
 _INSERT_SQL = (
-    f"INSERT INTO {EmailEvent._meta.db_table} ({_NAMES}) "  # noqa: S608
-    f"SELECT {_SELECT} FROM unnest({_ARRAYS}) AS t({', '.join(n for n, _ in _COLUMNS)}) "
-    "ON CONFLICT (provider, dedupe_key) DO NOTHING RETURNING id, dedupe_key"
+    f"WITH t AS (SELECT * FROM unnest({_ARRAYS}) WITH ORDINALITY "  # noqa: S608
+    f"AS t({', '.join(n for n, _ in _COLUMNS)}, n)), "
+    f"new_keys AS (INSERT INTO {EventKey._meta.db_table} "
+    "(provider, dedupe_key, timestamp, received_at) "
+    "SELECT provider, dedupe_key, timestamp, received_at FROM t "
+    "ON CONFLICT (provider, dedupe_key) DO NOTHING RETURNING provider, dedupe_key) "
+    f"INSERT INTO {EmailEvent._meta.db_table} ({_NAMES}) "
+    f"SELECT {_SELECT} FROM t JOIN new_keys USING (provider, dedupe_key) ORDER BY t.n "
+    "RETURNING id, dedupe_key"
 )
+_CHECK_VIOLATION = "23514"
+_ROUTING_ATTEMPTS = 3
 
 
 @dataclass
@@ -100,10 +114,30 @@ def _column_values(rows: list[EmailEvent]) -> list[list]:
     return columns
 
 
+def _stale_routing(error: IntegrityError) -> bool:
+    """PostgreSQL's refusal of a row it routed to the DEFAULT partition before maintenance
+    attached that row's month there (the insert waited for the attach's lock)."""
+    cause = error.__cause__
+    return getattr(cause, "sqlstate", None) == _CHECK_VIOLATION and (
+        getattr(getattr(cause, "diag", None), "table_name", None) == DEFAULT_PARTITION
+    )
+
+
 def _insert_new(rows: list[EmailEvent]) -> list[EmailEvent]:
+    values = _column_values(rows)
     with connection.cursor() as cursor:
-        cursor.execute(_INSERT_SQL, _column_values(rows))
-        inserted = dict((key, pk) for pk, key in cursor.fetchall())
+        for attempt in range(1, _ROUTING_ATTEMPTS + 1):
+            try:
+                # A savepoint: a refused attempt leaves the caller's transaction usable, and
+                # the next one routes with the partitions as they are now.
+                with transaction.atomic():
+                    cursor.execute(_INSERT_SQL, values)
+                    inserted = dict((key, pk) for pk, key in cursor.fetchall())
+                break
+            except IntegrityError as error:
+                if attempt == _ROUTING_ATTEMPTS or not _stale_routing(error):
+                    raise
+                logger.info("insert retried: a month partition was attached meanwhile")
     stored = []
     for row in rows:
         if row.dedupe_key in inserted:
@@ -114,14 +148,17 @@ def _insert_new(rows: list[EmailEvent]) -> list[EmailEvent]:
 
 
 def events_ingest(
-    *, provider: str, events: list[NormalizedEvent], request_id: str = "-"
+    *, provider: str, events: list[NormalizedEvent], request_id: str | None = None
 ) -> IngestResult:
     """Store a batch in one transaction, then hand what is new to the observers.
 
     Idempotent: an event already stored (same provider and dedupe key) is counted as a
     duplicate and not stored again. Events that cannot be normalized are skipped and
     reported. Raises the database's error when PostgreSQL is unavailable: nothing is stored.
+    `request_id` (default: the one bound now) goes on the log line and to the observers; the
+    spool passes the id of the webhook request that brought the events.
     """
+    request_id = request_id or request_id_var.get()
     storable, skipped = [], []
     for index, event in enumerate(events):
         problem = event.problem()
@@ -138,6 +175,7 @@ def events_ingest(
     logger.info(
         "ingested",
         extra={
+            "request_id": request_id,
             "provider": provider,
             "stored": len(stored),
             "duplicates": len(storable) - len(stored),
@@ -171,3 +209,23 @@ def live_view_rebuild() -> int:
     recent = [serialize_event(e) for e in reversed(list(newest))]
     live_store.rebuild(by_dimension, per_campaign, per_minute, recent)
     return len(recent)
+
+
+def live_view_rebuild_after(*, outage_since_ms: int) -> int | None:
+    """Rebuild the live view once after a Redis outage (or loss of its data) first seen at
+    `outage_since_ms`, however many servers saw it: one at a time under a Redis lock, and
+    not again if another server rebuilt since. Returns when the live view was built (ms), or
+    None while another server is rebuilding it."""
+    lock = live_store.rebuild_lock()
+    if not lock.acquire(blocking=False):
+        return None
+    try:
+        built = live_store.built_marker()
+        if built is None or built < outage_since_ms:
+            loaded = live_view_rebuild()
+            logger.info("live view rebuilt after a Redis outage", extra={"loaded": loaded})
+            built = live_store.built_marker()
+        return built
+    finally:
+        with contextlib.suppress(LockError):
+            lock.release()

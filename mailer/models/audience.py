@@ -90,8 +90,15 @@ class Suppression(models.Model):
 
     email = models.EmailField(max_length=320)
     reason = models.CharField(max_length=16, choices=Reason.choices)
+    # No database constraint: the events table is partitioned (its key is id with the month)
+    # and retention drops old months, while a suppression outlives the event that made it.
     event = models.ForeignKey(
-        "events.EmailEvent", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "events.EmailEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
     )
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
