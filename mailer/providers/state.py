@@ -14,6 +14,8 @@ Keys live under `<REDIS_KEY_PREFIX>:provider:<account id>:`:
   no two workers can take the last slot of a second or of a day.
 - `recent`: the last PROVIDER_RECENT_SENDS outcomes ("ok <latency ms>" or "err").
 - `published`: the last status sent to dashboards; a change is published once, by one worker.
+- `unanswered:<Message-ID>`: this account left that message's send unanswered (a timeout after
+  the request went out), so the message's next attempt tries the other accounts first.
 """
 
 import json
@@ -24,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from django.conf import settings
 from django_redis import get_redis_connection
 
+from config import metrics
 from events.progress import publish_progress
 from mailer.models import ProviderAccount
 from mailer.providers import kind_for
@@ -179,8 +182,14 @@ def throttle(account_id: int, reason: str, for_s: float) -> None:
 # --- what a send tells about the provider
 
 
-def _remember(account_id: int, outcome: str, *, closing: bool) -> bytes | None:
+def _remember(
+    account: ProviderAccount, outcome: str, *, closing: bool, result: str
+) -> bytes | None:
+    """Note a send among the account's recent ones and, for /metrics, as `result` (sent, or
+    the failure's verdict): one round trip."""
+    account_id = account.pk
     pipe = _redis().pipeline(transaction=False)
+    metrics.count_send(pipe, provider=account.kind, outcome=result)
     recent = key(account_id, "recent")
     pipe.lpush(recent, outcome)
     pipe.ltrim(recent, 0, int(settings.PROVIDER_RECENT_SENDS) - 1)
@@ -190,19 +199,21 @@ def _remember(account_id: int, outcome: str, *, closing: bool) -> bytes | None:
     return pipe.execute()[-1]
 
 
-def record_success(account: ProviderAccount, latency_ms: float | None) -> None:
+def record_success(
+    account: ProviderAccount, latency_ms: float | None, result: str = "sent"
+) -> None:
     """The provider answered (took the message, or refused it for the message's own fault)."""
     outcome = "ok" if latency_ms is None else f"ok {latency_ms:.1f}"
-    published = _remember(account.pk, outcome, closing=True)
+    published = _remember(account, outcome, closing=True, result=result)
     if published and published.decode() != HEALTHY:
         announce(account.pk, HEALTHY, "sending")
 
 
 def record_failure(account: ProviderAccount, failure: Failure, *, probe: bool) -> None:
     if failure.verdict in (Verdict.REJECTED, Verdict.DEFERRED):
-        record_success(account, None)
+        record_success(account, None, result=failure.verdict.value)
         return
-    _remember(account.pk, "err", closing=False)
+    _remember(account, "err", closing=False, result=failure.verdict.value)
     if probe:
         _redis().delete(key(account.pk, "probe"))
     if failure.verdict is Verdict.MISCONFIGURED:
@@ -236,6 +247,24 @@ def _open(account_id: int, reason: str) -> None:
     pipe.delete(key(account_id, "failures"))
     pipe.execute()
     announce(account_id, OPEN, reason, _in(cooldown_ms))
+
+
+# --- which account left a message unanswered
+
+# Longer than any retry of a message waits (chunk retries back off up to 30 minutes).
+UNANSWERED_MEMORY_S = 24 * 3600
+
+
+def unanswered_note(account: ProviderAccount, message_id: str) -> None:
+    _redis().set(key(account.pk, "unanswered", message_id), 1, ex=UNANSWERED_MEMORY_S)
+
+
+def unanswered_accounts(accounts: list[ProviderAccount], message_id: str) -> set[int]:
+    """The ids of these accounts that left this message's send unanswered before."""
+    pipe = _redis().pipeline(transaction=False)
+    for account in accounts:
+        pipe.exists(key(account.pk, "unanswered", message_id))
+    return {account.pk for account, found in zip(accounts, pipe.execute(), strict=True) if found}
 
 
 # --- reading, for the API, the pages and the router's totals
