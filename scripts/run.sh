@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: services, migrations, superuser, then daphne and a Celery worker until Ctrl-C.
+# `make run`: services, migrations, superuser, then `manage.py serve` and a worker until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f .env ]; then
@@ -41,8 +41,9 @@ else
   echo "run: no DJANGO_SUPERUSER_USERNAME/PASSWORD set; create a user with: .venv/bin/python manage.py createsuperuser"
 fi
 
-# Our JSON request log replaces daphne's access log (-v 0).
-.venv/bin/daphne -v 0 -b 127.0.0.1 -p "$PORT" config.asgi:application &
+# daphne in WEB_PROCESSES processes (default 1) on one socket; SIGTERM closes websockets
+# with 1001 so the dashboards reconnect at once (docs/deploy.md).
+$PY manage.py serve --host 127.0.0.1 --port "$PORT" &
 PIDS+=($!)
 # -B: the periodic jobs (scheduled campaigns, stalled sends) run in this one worker; with
 # several workers, run exactly one `celery -A config beat` instead.

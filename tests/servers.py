@@ -1,6 +1,7 @@
 """Real processes for tests: throwaway Redis and PostgreSQL servers, and daphne running the
 product."""
 
+import contextlib
 import glob
 import os
 import shutil
@@ -17,6 +18,7 @@ from django.conf import settings
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
+TCP_ESTABLISHED = "01"  # the state column of /proc/net/tcp
 
 
 def free_port() -> int:
@@ -158,6 +160,23 @@ def database_url_for_tests() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
+def connections_served(pid: int, port: int) -> int:
+    """Established TCP connections to `port` that process `pid` holds (from /proc)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            target = os.readlink(fd)
+            if target.startswith("socket:["):
+                inodes.add(target[len("socket:[") : -1])
+    served = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local_port = int(fields[1].rsplit(":", 1)[1], 16)
+        if local_port == port and fields[3] == TCP_ESTABLISHED and fields[9] in inodes:
+            served += 1
+    return served
+
+
 @dataclass
 class DaphneServer:
     process: subprocess.Popen
@@ -181,12 +200,18 @@ class DaphneServer:
         return self.log.read_text(errors="replace")
 
 
-def start_daphne(port: int | None = None, **env: str) -> DaphneServer:
-    """Run the product under daphne with the test settings; `env` overrides. On a free port,
-    or on `port` to restart a stopped server where its clients will look for it."""
+def start_daphne(
+    port: int | None = None, processes: int = 1, fd: int | None = None, **env: str
+) -> DaphneServer:
+    """Run the product with `manage.py serve` (daphne) and the test settings; `env` overrides.
+    On a free port, or on `port` to restart a stopped server where its clients will look for
+    it; `processes` > 1 runs that many children on the one port. With `fd`, a listening socket
+    of the test's on `port`, it serves there beside any other server on that socket (which
+    may be the one that answers its readiness check)."""
     port = port or free_port()
-    log = Path(ROOT / ".run" / f"daphne-{port}.log")
-    log.parent.mkdir(exist_ok=True)
+    (ROOT / ".run").mkdir(exist_ok=True)
+    log = Path(tempfile.mkstemp(prefix=f"daphne-{port}-", suffix=".log", dir=ROOT / ".run")[1])
+    where = ["--port", str(port)] if fd is None else ["--fd", str(fd)]
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.test_settings",
@@ -195,20 +220,12 @@ def start_daphne(port: int | None = None, **env: str) -> DaphneServer:
         **env,
     }
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
+        [sys.executable, "manage.py", "serve", *where, "--processes", str(processes)],
         cwd=ROOT,
         env=environment,
         stdout=log.open("w"),
         stderr=subprocess.STDOUT,
+        pass_fds=() if fd is None else (fd,),
     )
     server = DaphneServer(process, port, log)
 

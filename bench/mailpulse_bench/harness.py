@@ -1,6 +1,7 @@
-"""The common harness: the product as deployed on one box (daphne + Celery workers on a real
-PostgreSQL and Redis), in a bench database and Redis database of its own, plus the client side
-helpers every scenario shares (token, stats, result lines, RSS sampling)."""
+"""The common harness: the product as deployed on one box (`manage.py serve` with
+BENCH_WEB_PROCESSES daphne processes, default 2, + Celery workers on a real PostgreSQL and
+Redis), in a bench database and Redis database of its own, plus the client side helpers every
+scenario shares (token, stats, result lines, RSS sampling)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ HOST = "127.0.0.1"
 MANDRILL_KEY = "bench-mandrill-key"
 USERNAME = "bench"
 PASSWORD = secrets.token_urlsafe(16)
+# Web processes of `manage.py serve` (Django's sync views use one core per process).
+WEB_PROCESSES = int(os.environ.get("BENCH_WEB_PROCESSES", "2"))
 # One Fernet key for the bench's provider accounts (generated once per run).
 _FERNET_KEY = None
 
@@ -122,6 +125,8 @@ def product_env(db_name: str, redis_db: int, port: int, extra: dict | None = Non
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "LOG_LEVEL": os.environ.get("BENCH_LOG_LEVEL", "INFO"),
             "MANDRILL_WEBHOOK_KEY": MANDRILL_KEY,
+            # Every simulated dashboard is the bench user's: lift the per-user limit.
+            "WS_MAX_CONNECTIONS_PER_USER": "100000",
             "PROVIDER_CREDENTIALS_KEYS": _fernet_key(),
             "SITE_URL": f"http://{HOST}:{port}",
             "PYTHONUNBUFFERED": "1",
@@ -142,7 +147,7 @@ def manage(env: dict, *args: str, check: bool = True) -> str:
 
 @dataclass
 class Product:
-    """daphne + Celery workers on free ports, their logs under .run/bench/."""
+    """`manage.py serve` + Celery workers on free ports, their logs under .run/bench/."""
 
     db_name: str
     redis_db: int
@@ -198,14 +203,15 @@ class Product:
         self.procs["daphne"] = self._spawn(
             "daphne",
             [
-                str(VENV_BIN / "daphne"),
-                "-v",
-                "0",
-                "-b",
+                PY,
+                "manage.py",
+                "serve",
+                "--host",
                 HOST,
-                "-p",
+                "--port",
                 str(self.port),
-                "config.asgi:application",
+                "--processes",
+                str(WEB_PROCESSES),
             ],
             env,
         )
@@ -307,6 +313,16 @@ def quantiles(values: list[float]) -> dict:
     }
 
 
+def web_pids(pid: int) -> list[int]:
+    """The processes serving requests: the children of `manage.py serve --processes N`, or the
+    process itself when it has none."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return [pid]
+    return [int(child) for child in children] or [pid]
+
+
 def rss_kb(pid: int) -> tuple[int, int]:
     """(VmRSS, VmHWM) of a process in kB, from /proc."""
     values = {}
@@ -319,7 +335,8 @@ def rss_kb(pid: int) -> tuple[int, int]:
 
 
 class RssSampler:
-    """Samples a process's RSS every `every_s` seconds in the background (asyncio)."""
+    """Samples the RSS of the largest web process (web_pids) every `every_s` seconds in the
+    background (asyncio)."""
 
     def __init__(self, pid: int, every_s: float = 0.5) -> None:
         self.pid, self.every_s = pid, every_s
@@ -330,7 +347,8 @@ class RssSampler:
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(OSError):
-                self.samples.append((time.monotonic() - self._t0, rss_kb(self.pid)[0]))
+                largest = max(rss_kb(pid)[0] for pid in web_pids(self.pid))
+                self.samples.append((time.monotonic() - self._t0, largest))
             await asyncio.sleep(self.every_s)
 
     def start(self) -> RssSampler:
