@@ -8,6 +8,8 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -35,11 +37,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+@contextmanager
+def request_id_bound(request_id: str) -> Iterator[str]:
+    """Every log line written inside carries `request_id` (work that is not an HTTP request:
+    a Celery task, a batch's observers, an operator's command)."""
+    token = request_id_var.set(request_id)
+    try:
+        yield request_id
+    finally:
+        request_id_var.reset(token)
+
+
 def _request_id(request) -> str:
     supplied = request.headers.get("X-Request-ID", "")
     if supplied and len(supplied) <= 64 and supplied.replace("-", "").isalnum():
         return supplied
-    return uuid.uuid4().hex
+    return new_request_id()
 
 
 class RequestLogMiddleware:

@@ -1,10 +1,14 @@
 """The broadcaster observer: one channel-layer message per stored batch, to every dashboard."""
 
+import logging
+
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
 from events.live_store import campaign_counts_of, counts_of
 from events.observers import StoredBatch
+
+logger = logging.getLogger(__name__)
 
 EVENTS_GROUP = "email-events"
 
@@ -20,3 +24,4 @@ def broadcast_batch(batch: StoredBatch) -> None:
         "cursor": batch.cursor,
     }
     async_to_sync(get_channel_layer().group_send)(EVENTS_GROUP, message)
+    logger.info("broadcast", extra={"events": len(batch.events), "cursor": batch.cursor})

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
+from config.request_log import request_id_bound
 from events.models import EmailEvent
 from events.serializers import serialize_event
 
@@ -47,9 +48,12 @@ def register(name: str) -> Callable[[Observer], Observer]:
 
 
 def notify(batch: StoredBatch) -> None:
-    for name, observer in _observers:
-        try:
-            observer(batch)
-        except Exception:
-            failure_counts[name] += 1
-            logger.exception("observer failed", extra={"observer": name})
+    # Observers run after commit, maybe outside the request (a spool drain): their log lines
+    # carry the id of the request that brought the batch.
+    with request_id_bound(batch.request_id):
+        for name, observer in _observers:
+            try:
+                observer(batch)
+            except Exception:
+                failure_counts[name] += 1
+                logger.exception("observer failed", extra={"observer": name})

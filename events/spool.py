@@ -204,7 +204,12 @@ def _replay(fields: dict):
 def _dead_letter(redis, entry_id, fields: dict, error: Exception) -> None:
     logger.error(
         "webhook spool entry dead-lettered",
-        extra={"spool_id": entry_id, "provider": _text(fields, "provider"), "error": str(error)},
+        extra={
+            "spool_id": entry_id,
+            "provider": _text(fields, "provider"),
+            "request_id": _text(fields, "request_id", "-"),
+            "error": str(error),
+        },
     )
     pipe = redis.pipeline(transaction=True)
     pipe.xadd(

@@ -8,9 +8,10 @@ classified before they reach callers, who only decide between "retry later" and 
 
 import json
 import smtplib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
@@ -21,11 +22,13 @@ MESSAGE_ID_DOMAIN = "mailpulse"
 
 
 class DeliveryError(Exception):
-    """The message was not accepted. `permanent` errors will not succeed on a retry."""
+    """The message was not accepted. `permanent` errors will not succeed on a retry.
+    `provider` is the kind that refused it or did not answer, when one provider was tried."""
 
-    def __init__(self, reason: str, *, permanent: bool) -> None:
+    def __init__(self, reason: str, *, permanent: bool, provider: str = "") -> None:
         super().__init__(reason)
         self.permanent = permanent
+        self.provider = provider
 
 
 class ProvidersUnavailable(DeliveryError):
@@ -63,12 +66,15 @@ def message_id_for(uid: object) -> str:
 
 
 @contextmanager
-def delivery_connection() -> Iterator[BaseEmailBackend]:
+def delivery_connection(*, exclude_accounts: Collection[int] = ()) -> Iterator[BaseEmailBackend]:
     """One connection reused for many messages (one SMTP session or API session per chunk):
-    the provider router over the enabled accounts, or Django's configured backend."""
+    the provider router over the enabled accounts but `exclude_accounts`, or Django's
+    configured backend when no account is enabled."""
     from mailer.providers.router import provider_router  # the router imports this module
 
-    connection = provider_router() or get_connection(fail_silently=False)
+    connection = provider_router(exclude_accounts=exclude_accounts) or get_connection(
+        fail_silently=False
+    )
     try:
         yield connection
     finally:
@@ -100,14 +106,13 @@ def email_message(email: OutgoingEmail, connection: BaseEmailBackend) -> EmailMu
 
 
 def _classify(error: Exception) -> DeliveryError:
+    failure = partial(DeliveryError, provider=DJANGO_BACKEND_PROVIDER)
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
-        return DeliveryError(f"recipient refused: {error.recipients}", permanent=min(codes) >= 500)
+        return failure(f"recipient refused: {error.recipients}", permanent=min(codes) >= 500)
     if isinstance(error, smtplib.SMTPResponseException):
-        return DeliveryError(
-            f"{error.smtp_code} {error.smtp_error!r}", permanent=error.smtp_code >= 500
-        )
-    return DeliveryError(f"{type(error).__name__}: {error}", permanent=False)
+        return failure(f"{error.smtp_code} {error.smtp_error!r}", permanent=error.smtp_code >= 500)
+    return failure(f"{type(error).__name__}: {error}", permanent=False)
 
 
 def email_deliver(email: OutgoingEmail, *, connection: BaseEmailBackend) -> Accepted:
@@ -123,7 +128,11 @@ def email_deliver(email: OutgoingEmail, *, connection: BaseEmailBackend) -> Acce
     except (OSError, smtplib.SMTPException) as error:
         raise _classify(error) from error
     if sent != 1:
-        raise DeliveryError("the backend did not accept the message", permanent=False)
+        raise DeliveryError(
+            "the backend did not accept the message",
+            permanent=False,
+            provider=DJANGO_BACKEND_PROVIDER,
+        )
     status = getattr(message, "anymail_status", None)
     provider_id = getattr(status, "message_id", None) if status else None
     return Accepted(

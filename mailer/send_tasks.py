@@ -15,9 +15,16 @@ CHUNK_MAX_RETRIES = 10
 
 
 @shared_task(bind=True, name="mailer.send_tasks.send_chunk", max_retries=CHUNK_MAX_RETRIES)
-def send_chunk(self, campaign_id: int, message_ids: list[int]) -> dict:
-    """Send these messages of the campaign; after a transient failure, the rest later."""
-    result = chunk_send(campaign_id=campaign_id, message_ids=message_ids)
+def send_chunk(
+    self, campaign_id: int, message_ids: list[int], exclude_accounts: list[int] | None = None
+) -> dict:
+    """Send these messages of the campaign (not through `exclude_accounts`, provider account
+    ids); after a transient failure, the rest later (a retry keeps the exclusion)."""
+    result = chunk_send(
+        campaign_id=campaign_id,
+        message_ids=message_ids,
+        exclude_accounts=exclude_accounts or (),
+    )
     if result.retry_ids:
         countdown = min(RETRY_BACKOFF_MAX_S, RETRY_BACKOFF_FIRST_S * 2**self.request.retries)
         raise self.retry(args=[campaign_id, result.retry_ids], countdown=countdown)

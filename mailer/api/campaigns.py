@@ -1,10 +1,16 @@
 """REST API of campaigns and their messages: /api/campaigns/ (edit, send, pause, resume,
-cancel, test, preview) and /api/messages/. Staff write and send; signed-in users read."""
+cancel, retry-failed, test, preview) and /api/messages/. Staff write and send; signed-in users
+read."""
 
 from dataclasses import asdict
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.pagination import CursorPagination, PageNumberPagination
@@ -12,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from config.api_errors import json_error
+from config.pagination import ClampedPageSize
 from mailer.delivery import DeliveryError
 from mailer.models import Campaign
 from mailer.permissions import IsStaffOrReadOnly
@@ -39,23 +46,20 @@ from mailer.serializers.providers import (
 )
 from mailer.services import campaigns as services
 from mailer.services import sending
+from mailer.services.resending import campaign_retry_failed
 
 CONFLICT = OpenApiResponse(description="Not allowed in the campaign's current state")
 REFUSED = {409: CONFLICT}
 NOT_SENDABLE = OpenApiResponse(description="No From address, subject, content or recipients")
 
 
-class CampaignPagination(PageNumberPagination):
+class CampaignPagination(ClampedPageSize, PageNumberPagination):
     page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
-class MessagePagination(CursorPagination):
+class MessagePagination(ClampedPageSize, CursorPagination):
     ordering = "-id"
     page_size = 100
-    page_size_query_param = "page_size"
-    max_page_size = 1000
 
 
 def _action_schema(summary: str, description: str, **extra):
@@ -73,8 +77,14 @@ def _action_schema(summary: str, description: str, **extra):
     list=extend_schema(summary="Campaigns, newest first", parameters=[CampaignFilterSerializer]),
     retrieve=extend_schema(summary="One campaign with its send progress"),
     create=extend_schema(summary="Create a draft campaign", examples=[CAMPAIGN_EXAMPLE]),
-    update=extend_schema(summary="Edit a draft or scheduled campaign", responses=REFUSED),
-    partial_update=extend_schema(summary="Edit some fields of a draft or scheduled campaign"),
+    update=extend_schema(
+        summary="Edit a draft or scheduled campaign",
+        responses={200: CampaignDetailSerializer, **REFUSED},
+    ),
+    partial_update=extend_schema(
+        summary="Edit some fields of a draft or scheduled campaign",
+        responses={200: CampaignDetailSerializer, **REFUSED},
+    ),
     destroy=extend_schema(summary="Delete a draft campaign", responses={204: None, **REFUSED}),
 )
 @extend_schema(tags=["campaigns"])
@@ -182,6 +192,30 @@ class CampaignViewSet(viewsets.ModelViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request, pk=None):
         return self._answer(sending.campaign_cancel(campaign=self.get_object()))
+
+    @_action_schema(
+        "Retry the failed messages",
+        "Queues again the failed messages that no provider accepted (transient errors that used "
+        "up their attempts, a template error since fixed, a refusal at send time) through the "
+        "exactly-once send path: retrying twice, or while workers send, sends no one twice. "
+        "Never messages a provider accepted, nor suppressed or unsubscribed addresses. A sent "
+        "campaign is sending again until they are done. 409 unless sending, paused or sent.",
+        responses={
+            202: inline_serializer(
+                "RetryFailedResult",
+                {"requeued": serializers.IntegerField(), "campaign": CampaignDetailSerializer()},
+            ),
+            **REFUSED,
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="retry-failed")
+    def retry_failed(self, request, pk=None):
+        result = campaign_retry_failed(campaign=self.get_object())
+        body = {
+            "requeued": len(result.message_ids),
+            "campaign": CampaignDetailSerializer(result.campaign).data,
+        }
+        return Response(body, status=status.HTTP_202_ACCEPTED)
 
     @_action_schema(
         "Send a test to one address",

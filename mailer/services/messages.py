@@ -31,6 +31,7 @@ using up an attempt, and the chunk retries later.
 import enum
 import logging
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from django.db import connection as db_connection
@@ -152,14 +153,16 @@ def _not_sent(message: Message, error: str) -> Outcome:
     return Outcome.RETRY
 
 
-def _failed(message: Message, error: str, *, retry: bool) -> Outcome:
+def _failed(message: Message, error: str, *, retry: bool, provider: str = "") -> Outcome:
+    """`provider`: the kind that refused or did not answer; kept on the message (without a
+    provider message id) so an operator can re-send what that provider never took."""
+    status = Message.Status.FAILED
     if retry and message.attempts < SEND_MAX_ATTEMPTS:
-        _set(
-            message.pk, expected=[Message.Status.SENDING], status=Message.Status.QUEUED, error=error
-        )
-        return Outcome.RETRY
-    _set(message.pk, expected=[Message.Status.SENDING], status=Message.Status.FAILED, error=error)
-    return Outcome.FAILED
+        status = Message.Status.QUEUED
+    _set(
+        message.pk, expected=[Message.Status.SENDING], status=status, error=error, provider=provider
+    )
+    return Outcome.RETRY if status == Message.Status.QUEUED else Outcome.FAILED
 
 
 def message_send(*, message: Message, sender: CampaignSender, connection) -> Outcome:
@@ -179,7 +182,7 @@ def message_send(*, message: Message, sender: CampaignSender, connection) -> Out
         except DeliveryError as error:
             if not error.permanent:
                 connection.close()  # a broken session would fail every next message
-            return _failed(message, str(error), retry=not error.permanent)
+            return _failed(message, str(error), retry=not error.permanent, provider=error.provider)
         _set(
             message.pk,
             expected=[Message.Status.SENDING],
@@ -255,9 +258,12 @@ def _send_group(
     return None
 
 
-def chunk_send(*, campaign_id: int, message_ids: list[int]) -> ChunkResult:
-    """Send one chunk's messages in id order over one backend connection, then record their
-    "sent" events in one ingest and finish the campaign if this was the last work."""
+def chunk_send(
+    *, campaign_id: int, message_ids: list[int], exclude_accounts: Collection[int] = ()
+) -> ChunkResult:
+    """Send one chunk's messages in id order over one backend connection (through the enabled
+    provider accounts but `exclude_accounts`), then record their "sent" events in one ingest
+    and finish the campaign if this was the last work."""
     result = ChunkResult()
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None or campaign.status != Campaign.Status.SENDING:
@@ -265,7 +271,7 @@ def chunk_send(*, campaign_id: int, message_ids: list[int]) -> ChunkResult:
         return result
     sender = CampaignSender(campaign)
     ids = sorted(message_ids)
-    with delivery_connection() as connection:
+    with delivery_connection(exclude_accounts=exclude_accounts) as connection:
         for start in range(0, len(ids), STATUS_CHECK_EVERY):
             if start and _campaign_status(campaign_id) != Campaign.Status.SENDING:
                 result.stopped = True

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, Max, OuterRef
 from django.utils import timezone
 
+from config.request_log import new_request_id, request_id_bound
 from events.progress import publish_progress
 from mailer.models import Campaign, Message
 from mailer.selectors.audience import campaign_recipients
@@ -46,10 +47,20 @@ def messages_enqueue(*, campaign_id: int, statuses=(Message.Status.QUEUED,)) -> 
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+    return chunks_enqueue(campaign_id=campaign_id, message_ids=ids)
+
+
+def chunks_enqueue(
+    *, campaign_id: int, message_ids: list[int], exclude_accounts: list[int] | None = None
+) -> int:
+    """Send chunk tasks of SEND_CHUNK_SIZE for these messages, in this order (not through
+    `exclude_accounts`, provider account ids); returns how many tasks."""
     size = settings.SEND_CHUNK_SIZE
-    for start in range(0, len(ids), size):
-        current_app.send_task(SEND_CHUNK_TASK, args=[campaign_id, ids[start : start + size]])
-    return -(-len(ids) // size)
+    for start in range(0, len(message_ids), size):
+        chunk = message_ids[start : start + size]
+        kwargs = {"exclude_accounts": exclude_accounts} if exclude_accounts else {}
+        current_app.send_task(SEND_CHUNK_TASK, args=[campaign_id, chunk], kwargs=kwargs)
+    return -(-len(message_ids) // size)
 
 
 def _after_commit(campaign: Campaign, *, enqueue: bool = False) -> None:
@@ -190,7 +201,8 @@ def campaigns_start_due(*, now: datetime | None = None) -> list[int]:
     now = now or timezone.now()
     started = []
     while True:
-        with transaction.atomic():
+        # Each campaign's send is traced by an id of its own, as if an HTTP request started it.
+        with request_id_bound(new_request_id()), transaction.atomic():
             campaign = (
                 Campaign.objects.select_for_update(skip_locked=True)
                 .filter(status=Campaign.Status.SCHEDULED, scheduled_at__lte=now)
