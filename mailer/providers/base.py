@@ -166,7 +166,7 @@ def _describe_body(error: AnymailAPIError) -> str:
         return _short(error)
 
 
-def _classify_smtp(error: smtplib.SMTPException) -> Failure:
+def _classify_smtp(error: smtplib.SMTPException, *, sending: bool) -> Failure:
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         codes = [code for code, _ in error.recipients.values()]
         verdict = Verdict.REJECTED if min(codes) >= 500 else Verdict.DEFERRED
@@ -176,7 +176,8 @@ def _classify_smtp(error: smtplib.SMTPException) -> Failure:
     if isinstance(error, smtplib.SMTPConnectError):
         return Failure(Verdict.OUTAGE, _short(error))
     if isinstance(error, smtplib.SMTPServerDisconnected):
-        return Failure(Verdict.AMBIGUOUS, _short(error))
+        # smtplib reports a greeting that never came (a hanging server) this way too.
+        return Failure(Verdict.AMBIGUOUS if sending else Verdict.OUTAGE, _short(error))
     if isinstance(error, smtplib.SMTPResponseException):
         text = f"{error.smtp_code} {error.smtp_error!r}"
         if error.smtp_code in (421, 454) or 400 <= error.smtp_code < 500:
@@ -202,7 +203,7 @@ def classify(error: BaseException, *, sending: bool) -> Failure:
         # Raised while building the request (e.g. no sender domain): nothing went out.
         return Failure(Verdict.MISCONFIGURED, _short(error))
     if isinstance(error, smtplib.SMTPException):
-        return _classify_smtp(error)
+        return _classify_smtp(error, sending=sending)
     if isinstance(error, ConnectionRefusedError | socket.gaierror):
         return Failure(Verdict.OUTAGE, _short(error))
     # A lost connection, or anything unforeseen: once the message started going out, it may

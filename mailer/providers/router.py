@@ -16,9 +16,12 @@ Failing over never sends a message twice: it only happens when the provider answ
 error or could not be reached, so it did not take the message. A timeout or a lost connection
 *after* the request went out is ambiguous (the provider may have taken it): it counts towards
 the breaker, but the message is not sent elsewhere now. It goes back to the queue and is sent
-again later, possibly through another provider, with the SAME Message-ID, the window described
-in mailer.services.messages; with an ESP the second copy also gets a second provider message id,
-so its events are matched by our metadata (message_uid), which every copy carries.
+again later with the SAME Message-ID, the window described in mailer.services.messages; with an
+ESP the second copy also gets a second provider message id, so its events are matched by our
+metadata (message_uid), which every copy carries. That later attempt tries the other accounts
+first (state.unanswered_note remembers which account left this message unanswered): a provider
+that hangs holds each message for one timeout, not until its breaker opens, and the message
+goes back to it only when no other account can take it.
 
 When no provider can take a message (all misconfigured, open, throttled or out of quota), the
 router raises ProvidersUnavailable: the message is queued again and its chunk retried later.
@@ -27,6 +30,7 @@ When the only thing missing is this second's rate, the router waits for the next
 
 import logging
 import time
+from collections.abc import Collection
 from contextlib import suppress
 from typing import NoReturn
 
@@ -75,9 +79,10 @@ class ProviderRouter(BaseEmailBackend):
         """Send through the first provider that takes the message; raises DeliveryError
         (permanent for the message's own fault) or ProvidersUnavailable."""
         deadline = time.monotonic() + RATE_WAIT_MAX_S
+        accounts = self._in_order_for(email)
         while True:
             reasons, rate_limited = [], False
-            for account in self.accounts:
+            for account in accounts:
                 entry, taken = self._admit(account)
                 if not entry.allowed:
                     reasons.append(f"{account.name}: {entry.reason}")
@@ -95,6 +100,14 @@ class ProviderRouter(BaseEmailBackend):
             if not rate_limited or time.monotonic() >= deadline:
                 raise ProvidersUnavailable("no provider available: " + "; ".join(reasons))
             time.sleep(1.0 - time.time() % 1.0 + 0.001)
+
+    def _in_order_for(self, email: OutgoingEmail) -> list[ProviderAccount]:
+        """Priority order, but the accounts that left this message unanswered come last."""
+        try:
+            unanswered = state.unanswered_accounts(self.accounts, email.message_id)
+        except RedisError:
+            return self.accounts  # then _admit finds Redis down and nothing is sent
+        return sorted(self.accounts, key=lambda account: account.pk in unanswered)
 
     @staticmethod
     def _admit(account: ProviderAccount) -> tuple[state.Gate, int]:
@@ -140,7 +153,10 @@ class ProviderRouter(BaseEmailBackend):
             self._note(state.release, account)
             raise
         except Exception as error:
-            self._failed(account, classify(error, sending=sending), probe=probe, error=error)
+            failure = classify(error, sending=sending)
+            if failure.verdict is Verdict.AMBIGUOUS:
+                self._note(state.unanswered_note, account, email.message_id)
+            self._failed(account, failure, probe=probe, error=error)
         self._note(state.record_success, account, (time.monotonic() - started) * 1000)
         status = getattr(message, "anymail_status", None)
         provider_id = getattr(status, "message_id", None) if status else None
@@ -163,15 +179,20 @@ class ProviderRouter(BaseEmailBackend):
         if failure.fails_over:
             raise _FailOver(failure.reason) from error
         raise DeliveryError(
-            f"{account.name}: {failure.reason}", permanent=failure.verdict is Verdict.REJECTED
+            f"{account.name}: {failure.reason}",
+            permanent=failure.verdict is Verdict.REJECTED,
+            provider=account.kind,
         ) from error
 
 
-def provider_router() -> ProviderRouter | None:
-    """A router over the enabled accounts, or None when there is none (then Django's
-    configured backend, EMAIL_URL, sends)."""
+def provider_router(*, exclude_accounts: Collection[int] = ()) -> ProviderRouter | None:
+    """A router over the enabled accounts but `exclude_accounts`, or None when none is enabled
+    (then Django's configured backend, EMAIL_URL, sends). Excluding every enabled account
+    leaves a router that sends nothing (ProvidersUnavailable), never Django's backend."""
     accounts = enabled_accounts()
-    return ProviderRouter(accounts) if accounts else None
+    if not accounts:
+        return None
+    return ProviderRouter([account for account in accounts if account.pk not in exclude_accounts])
 
 
 def quota_left_total() -> int | None:

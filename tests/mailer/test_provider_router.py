@@ -285,24 +285,31 @@ def test_smtp_kind_sends_through_django_smtp_backend(django_capture_on_commit_ca
     assert [r.message_id for r in server.to(ada.email)] == [f"<{message.uid}@mailpulse>"]
 
 
-def test_answer_lost_after_the_request_is_not_sent_elsewhere_and_keeps_its_message_id(
+def test_answer_lost_after_the_request_is_not_sent_elsewhere_now_but_retried_elsewhere(
     fake_esp, django_capture_on_commit_callbacks
 ):
     first, second = fake_esp("postmark"), fake_esp("mailgun")
     first.script(Answer(200, {}, hang_s=1.5))  # the provider got it; its answer never came
     primary = esp_account(first, priority=1)
     esp_account(second, priority=2)
-    target = started(django_capture_on_commit_callbacks, [factories.subscriber()])
+    target = started(django_capture_on_commit_callbacks, people(2))
     result = send_all(target)
 
-    message = target.messages.get()
-    assert (message.status, message.attempts) == ("queued", 1)
-    assert result.retry_ids == [message.pk]
+    unanswered, other = target.messages.order_by("pk")
+    unanswered.refresh_from_db()
+    assert (unanswered.status, unanswered.attempts) == ("queued", 1)
+    assert result.retry_ids == [unanswered.pk, other.pk]
     assert second.requests == []
     send_all(target)
-    message.refresh_from_db()
-    assert message.status == "sent"
-    assert {r.message_id for r in first.requests} == {f"<{message.uid}@mailpulse>"}
+    unanswered.refresh_from_db()
+    other.refresh_from_db()
+    # The retry goes to the other provider first, with the same Message-ID; other messages
+    # still go to the first provider.
+    assert (unanswered.status, unanswered.provider) == ("sent", "mailgun")
+    assert (other.status, other.provider) == ("sent", "postmark")
+    message_id = f"<{unanswered.uid}@mailpulse>"
+    assert [r.message_id for r in second.requests] == [message_id]
+    assert [r.message_id for r in first.requests] == [message_id, f"<{other.uid}@mailpulse>"]
     assert provider_states([primary])[primary.pk]["error_rate"] == 0.5
 
 
@@ -382,6 +389,8 @@ def test_retry_after_sets_the_throttle_window():
 def test_lost_connection_is_ambiguous_only_once_the_message_went_out():
     assert classify(TimeoutError(), sending=False).verdict is Verdict.OUTAGE
     assert classify(TimeoutError(), sending=True).verdict is Verdict.AMBIGUOUS
+    greeting_never_came = smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
+    assert classify(greeting_never_came, sending=False).verdict is Verdict.OUTAGE
 
 
 def test_sandbox_down_fails_over_and_opens_its_breaker(
