@@ -1,6 +1,9 @@
 """Every API error is JSON of one shape: {"error": "<code>", "detail": "<message>", ...}."""
 
-from django.http import JsonResponse
+from django.conf import settings
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
+from django.http import Http404, JsonResponse
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -14,6 +17,11 @@ def error_body(code: str, detail: str, **extra) -> dict:
 
 def exception_handler(exc, context):
     """Wraps DRF's handler so validation and auth errors share the product's error shape."""
+    # DRF maps Django's own 404 and 403 itself; map them first so they get the shape too.
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -28,6 +36,28 @@ def exception_handler(exc, context):
 
 def _is_api(request) -> bool:
     return request.path.startswith("/api/")
+
+
+def bad_request(request, exception=None):
+    """Under /api/: a body over DATA_UPLOAD_MAX_MEMORY_SIZE (or with too many fields) is
+    413 JSON, other refusals 400 JSON; Django's page elsewhere."""
+    if not _is_api(request):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return JsonResponse(
+            error_body("too_large", f"The body is larger than {limit} bytes.", limit=limit),
+            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        )
+    if isinstance(exception, TooManyFieldsSent):
+        detail = f"At most {settings.DATA_UPLOAD_MAX_NUMBER_FIELDS} form fields are accepted."
+        return JsonResponse(
+            error_body("too_large", detail), status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+        )
+    return JsonResponse(
+        error_body("bad_request", "The request could not be read."),
+        status=status.HTTP_400_BAD_REQUEST,
+    )
 
 
 def not_found(request, exception=None):

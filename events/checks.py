@@ -34,7 +34,8 @@ def check_webhook_keys_load(app_configs=None, **kwargs):
         if not adapter.secret_configured():
             continue
         try:
-            adapter.view()
+            for secret in adapter.signing_secrets() or [None]:
+                adapter.view(secret)
         except Exception as error:
             errors.append(
                 checks.Error(

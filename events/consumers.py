@@ -13,14 +13,17 @@ import orjson
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.conf import settings
+from redis.exceptions import RedisError
 
-from events import selectors
+from config import metrics
+from events import live_health, selectors, ws_limits
 from events.broadcast import EVENTS_GROUP
 from events.live_store import cursor_order, is_valid_cursor
 from events.models import EventType, Provider
 
 CLOSE_UNAUTHENTICATED = 4401
-MAX_CLIENT_MESSAGE_BYTES = 4096
+CLOSE_TOO_MANY_CONNECTIONS = 4429
+CLOSE_POLICY_VIOLATION = 1008
 
 
 def _merge_counts(total: dict[str, Counter], counts: dict[str, dict[str, int]]) -> None:
@@ -46,26 +49,55 @@ class EmailEventConsumer(AsyncJsonWebsocketConsumer):
         self.snapshot_cursor = "0-0"
         self.last_frame_at = 0.0
         self.flush_task: asyncio.Task | None = None
+        self.user_id, self.bucket, self.refused = user.pk, ws_limits.TokenBucket(), 0
+        self.health = live_health.join(self)
         await self.channel_layer.group_add(EVENTS_GROUP, self.channel_name)
         await self.accept()
-        await self.send_snapshot()
+        metrics.websocket_connected()
+        if not await ws_limits.connection_admit(self.health.redis, self):
+            limit = settings.WS_MAX_CONNECTIONS_PER_USER
+            await self.send_error(f"At most {limit} open connections per user.", "too_many")
+            await self.close(code=CLOSE_TOO_MANY_CONNECTIONS)
+        elif self.health.degraded:
+            await self.live_status_changed(self.health.status)
+        else:
+            await self.live_resync()
 
     async def disconnect(self, code):
         if hasattr(self, "filters"):
+            metrics.websocket_disconnected()
             await self.channel_layer.group_discard(EVENTS_GROUP, self.channel_name)
+            await ws_limits.connection_release(self.health.redis, self)
+            live_health.leave(self)
         if getattr(self, "flush_task", None):
             self.flush_task.cancel()
 
     # --- client messages
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
-        if text_data is None or len(text_data) > MAX_CLIENT_MESSAGE_BYTES:
-            await self.send_error("Send JSON text messages of at most 4 KB.")
+        if not self.bucket.take():
+            await self.refuse_flood()
+            return
+        self.refused = 0
+        limit = settings.WS_MAX_MESSAGE_BYTES
+        if text_data is None or len(text_data.encode()) > limit:
+            await self.send_error(f"Send JSON text messages of at most {limit} bytes.", "too_large")
             return
         try:
             await super().receive(text_data=text_data, **kwargs)
         except ValueError:
             await self.send_error("The message is not valid JSON.")
+        except (RedisError, OSError):
+            await self.health.report_outage()
+
+    async def refuse_flood(self) -> None:
+        """Over the rate: an error frame; a client that keeps on regardless is closed."""
+        self.refused += 1
+        if self.refused > settings.WS_MESSAGE_BURST:
+            await self.close(code=CLOSE_POLICY_VIOLATION)
+        else:
+            rate = settings.WS_MESSAGES_PER_S
+            await self.send_error(f"Too many messages: at most {rate:g} a second.", "rate_limited")
 
     async def receive_json(self, content, **kwargs):
         action = content.get("action") if isinstance(content, dict) else None
@@ -102,8 +134,20 @@ class EmailEventConsumer(AsyncJsonWebsocketConsumer):
             {"type": "events", "events": events, "cursor": new_cursor, "replay": True}
         )
 
-    async def send_error(self, detail: str) -> None:
-        await self.send_json({"type": "error", "detail": detail})
+    async def send_error(self, detail: str, code: str = "bad_message") -> None:
+        await self.send_json({"type": "error", "code": code, "detail": detail})
+
+    # --- Redis health (events.live_health)
+
+    async def live_status_changed(self, status: dict) -> None:
+        await self.send_json({"type": "status", **status})
+
+    async def live_resync(self) -> None:
+        """A fresh snapshot: on connect, and when Redis is back and the live view rebuilt."""
+        try:
+            await self.send_snapshot()
+        except (RedisError, OSError):
+            await self.health.report_outage()
 
     # --- frames out
 
@@ -178,6 +222,7 @@ class EmailEventConsumer(AsyncJsonWebsocketConsumer):
         }
         if self.dropped:
             frame["dropped"] = self.dropped
+        metrics.record_frame(events=len(self.pending), dropped=self.dropped)
         self.pending, self.pending_counts, self.dropped = [], {}, 0
         self.last_frame_at = time.monotonic()
         await self.send_json(frame)

@@ -24,4 +24,15 @@ def minute_counter(epoch_minute: int) -> str:
     return key("minute", epoch_minute)
 
 
+def built() -> str:
+    """When the live view was last rebuilt from PostgreSQL (ms since the epoch; "0" when it
+    was never rebuilt). Missing: Redis lost its data (see events.live_health)."""
+    return key("built")
+
+
+def rebuild_lock() -> str:
+    """Outside the live view's keys, which a rebuild deletes."""
+    return f"{settings.REDIS_KEY_PREFIX}:live-rebuild-lock"
+
+
 MINUTE_TTL_S = 25 * 3600

@@ -18,6 +18,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from config import metrics
 from events import spool
 from events.providers import ADAPTERS
 from events.providers.base import ProviderAdapter, WebhookRefused, json_payload, malformed
@@ -91,6 +92,19 @@ def adapter_for(slug: str | None, request: HttpRequest) -> ProviderAdapter:
     return ADAPTERS[slug]()
 
 
+def _check_batch_size(events: list) -> None:
+    """One statement stores a whole batch: bounded, whatever fits in the body size limit."""
+    limit = settings.WEBHOOK_MAX_EVENTS
+    if len(events) > limit:
+        raise WebhookRefused(
+            413,
+            "too_many_events",
+            f"The webhook holds {len(events)} events; at most {limit} are accepted per request.",
+            limit=limit,
+        )
+
+
+@metrics.webhook_timed(known_providers=ADAPTERS)
 def receive_webhook(request: HttpRequest, slug: str | None) -> WebhookOutcome:
     received_at = timezone.now()
     _check_size(request)
@@ -101,6 +115,7 @@ def receive_webhook(request: HttpRequest, slug: str | None) -> WebhookOutcome:
         return outcome
     adapter.verify(request)
     events, skipped = adapter.parse(request)
+    _check_batch_size(events)
     request_id = getattr(request, "request_id", "-")
     try:
         result = events_ingest(provider=adapter.slug, events=events, request_id=request_id)

@@ -8,6 +8,7 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.pagination import ClampedPageSize
 from events import selectors
 from events.models import EmailEvent
 from events.serializers import (
@@ -21,11 +22,9 @@ from events.serializers import (
 )
 
 
-class EventCursorPagination(CursorPagination):
+class EventCursorPagination(ClampedPageSize, CursorPagination):
     ordering = ("-timestamp", "-id")
     page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
 
 
 def _filter_parameters() -> list[OpenApiParameter]:

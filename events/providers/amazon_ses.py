@@ -102,7 +102,7 @@ class Adapter(ProviderAdapter):
         except sns.FetchError as error:
             raise unavailable(f"The SNS signing certificate is unavailable: {error}") from None
 
-    def run_validators(self, request) -> None:
+    def run_validators(self, request, secret) -> None:
         """Basic auth only: anymail's SES validator compares the SNS headers with a body it
         parses without checks (a 500 on a malformed body); `verify` does that itself."""
         AnymailBasicAuthMixin.validate_request(self.view(), request)

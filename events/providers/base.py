@@ -36,14 +36,23 @@ def malformed(detail: str) -> WebhookRefused:
     return WebhookRefused(400, "malformed", detail)
 
 
+def secret_list(value: str) -> list[str]:
+    """A signing-secret setting's secrets: comma-separated, newest first, so that during a
+    rotation both the new and the old secret are accepted."""
+    return [secret.strip() for secret in value.split(",") if secret.strip()]
+
+
 class ProviderAdapter:
     """Base adapter. Subclasses set `slug`, `view_class` and, for signing providers,
-    `secret_setting`; they override `detect` and, where anymail is not enough, the hooks."""
+    `secret_setting` and `secret_argument`; they override `detect` and, where anymail is not
+    enough, the hooks."""
 
     slug: ClassVar[str]
     view_class: ClassVar[type[AnymailCoreWebhookView]]
-    # Setting holding the signing secret; None for providers authenticated by basic auth.
+    # Setting holding the signing secrets; None for providers authenticated by basic auth.
     secret_setting: ClassVar[str | None] = None
+    # anymail's view argument that takes one signing secret.
+    secret_argument: ClassVar[str | None] = None
     content_types: ClassVar[tuple[str, ...]] = ("application/json",)
 
     # --- configuration
@@ -52,20 +61,24 @@ class ProviderAdapter:
     def signs(self) -> bool:
         return self.secret_setting is not None
 
+    def signing_secrets(self) -> list[str]:
+        return secret_list(getattr(settings, self.secret_setting) or "") if self.signs else []
+
     def secret_configured(self) -> bool:
         if self.signs:
-            return bool(getattr(settings, self.secret_setting, ""))
+            return bool(self.signing_secrets())
         return bool(settings.WEBHOOK_SECRET)
 
-    def view_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for anymail's view. Signing providers are authenticated by their
-        signature alone, so the shared basic-auth secret is not asked of them."""
+    def view_kwargs(self, secret: str | None = None) -> dict[str, Any]:
+        """Keyword arguments for anymail's view, verifying with `secret`. Signing providers
+        are authenticated by their signature alone, so the shared basic-auth secret (already a
+        list anymail checks in turn) is not asked of them."""
         if self.signs:
-            return {"webhook_secret": []}
+            return {"webhook_secret": [], self.secret_argument: secret}
         return {"webhook_secret": list(settings.WEBHOOK_SECRET)}
 
-    def view(self, **overrides: Any) -> AnymailCoreWebhookView:
-        return self.view_class(**{**self.view_kwargs(), **overrides})
+    def view(self, secret: str | None = None, **overrides: Any) -> AnymailCoreWebhookView:
+        return self.view_class(**{**self.view_kwargs(secret), **overrides})
 
     # --- recognising a request (for /api/hook/ without a provider in the URL)
 
@@ -80,14 +93,21 @@ class ProviderAdapter:
         """Raise WebhookRefused unless the request is authentic (or no secret is configured)."""
         if not self.secret_configured():
             return
-        try:
-            self.run_validators(request)
-        except AnymailWebhookValidationFailure as failure:
-            raise self.refusal(str(failure)) from None
+        failure = None
+        # Each configured secret in turn: a request signed with any of them is authentic.
+        for secret in self.signing_secrets() or [None]:
+            try:
+                self.run_validators(request, secret)
+                break
+            except AnymailWebhookValidationFailure as error:
+                failure = error
+        else:
+            raise self.refusal(str(failure))
         self.check_replay(request)
 
-    def run_validators(self, request: HttpRequest) -> None:
-        self.view().run_validators(request)
+    def run_validators(self, request: HttpRequest, secret: str | None) -> None:
+        """anymail's validators with one signing secret (None for basic-auth providers)."""
+        self.view(secret).run_validators(request)
 
     def refusal(self, reason: str) -> WebhookRefused:
         if self.signs:

@@ -1,7 +1,11 @@
 """Mailgun: one JSON event per post, signed with HMAC-SHA256 over timestamp and token only.
 
-The signature does not cover the body, so a token is accepted for one event only
-(`WebhookNonce`), and only within WEBHOOK_MAX_AGE_S of its timestamp.
+The signature does not cover the body, so a token is accepted for one event only, and only
+within WEBHOOK_MAX_AGE_S of its timestamp. Tokens are remembered in Redis (SET NX with an
+expiry past the replay window), so a Mailgun webhook can still be verified and spooled while
+PostgreSQL is down; while Redis is down, in the `WebhookNonce` table instead. A token first
+seen during one outage and replayed during the other is not recognised: it is still signed
+and inside the replay window, and the same event is deduplicated on ingest.
 """
 
 import hashlib
@@ -10,6 +14,8 @@ from typing import Any
 
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView
 from django.conf import settings
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
 
 from events.models import WebhookNonce
 from events.providers.base import (
@@ -41,10 +47,31 @@ def _canonical_hash(value: Any) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _token_in_redis(token: str, body_hash: str) -> str:
+    """The body hash the token was first used with (this one, if it is new)."""
+    key = f"{settings.REDIS_KEY_PREFIX}:mailgun-token:{token}"
+    expiry_s = settings.WEBHOOK_MAX_AGE_S * 2 + 60  # past the window on either side of now
+    client = get_redis_connection("default")
+    if client.set(key, body_hash, nx=True, ex=expiry_s):
+        return body_hash
+    first = client.get(key)
+    return first.decode() if first is not None else body_hash
+
+
+def _token_in_database(token: str, body_hash: str) -> str:
+    """As _token_in_redis, in PostgreSQL; the unique constraint makes concurrent first uses
+    safe (get_or_create retries the read after an IntegrityError)."""
+    nonce, _ = WebhookNonce.objects.get_or_create(
+        provider="mailgun", token=token, defaults={"body_hash": body_hash}
+    )
+    return nonce.body_hash
+
+
 class Adapter(ProviderAdapter):
     slug = "mailgun"
     view_class = MailgunTrackingWebhookView
     secret_setting = "MAILGUN_WEBHOOK_SIGNING_KEY"
+    secret_argument = "webhook_signing_key"
 
     @classmethod
     def detect(cls, request, payload) -> bool:
@@ -54,13 +81,12 @@ class Adapter(ProviderAdapter):
             and isinstance(payload.get("event-data"), dict)
         )
 
-    def view_kwargs(self) -> dict[str, Any]:
-        key = settings.MAILGUN_WEBHOOK_SIGNING_KEY or _PLACEHOLDER_KEY
-        return {**super().view_kwargs(), "webhook_signing_key": key}
+    def view_kwargs(self, secret: str | None = None) -> dict[str, Any]:
+        return {**super().view_kwargs(secret), "webhook_signing_key": secret or _PLACEHOLDER_KEY}
 
-    def run_validators(self, request) -> None:
+    def run_validators(self, request, secret) -> None:
         self._signature(request)
-        super().run_validators(request)
+        super().run_validators(request, secret)
 
     def _signature(self, request) -> dict[str, Any]:
         """The signature block, checked to be one anymail can verify without crashing
@@ -87,13 +113,12 @@ class Adapter(ProviderAdapter):
         self._use_token_once(block["token"], json_payload(request).get("event-data"))
 
     def _use_token_once(self, token: str, event_data: Any) -> None:
-        """Record the token with its event; the unique constraint makes concurrent first
-        uses safe (get_or_create retries the read after an IntegrityError)."""
         body_hash = _canonical_hash(event_data)
-        nonce, created = WebhookNonce.objects.get_or_create(
-            provider=self.slug, token=token, defaults={"body_hash": body_hash}
-        )
-        if not created and nonce.body_hash != body_hash:
+        try:
+            first_hash = _token_in_redis(token, body_hash)
+        except RedisError:
+            first_hash = _token_in_database(token, body_hash)
+        if first_hash != body_hash:
             raise WebhookRefused(
                 403,
                 "token_reused",

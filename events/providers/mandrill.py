@@ -13,23 +13,21 @@ class Adapter(ProviderAdapter):
     slug = "mandrill"
     view_class = MandrillCombinedWebhookView
     secret_setting = "MANDRILL_WEBHOOK_KEY"
+    secret_argument = "webhook_key"
     content_types = ("application/x-www-form-urlencoded", "multipart/form-data")
 
     @classmethod
     def detect(cls, request, payload) -> bool:
         return payload is None and "mandrill_events" in request.POST
 
-    def view_kwargs(self):
-        return {**super().view_kwargs(), "webhook_key": settings.MANDRILL_WEBHOOK_KEY or None}
-
-    def run_validators(self, request) -> None:
+    def run_validators(self, request, secret) -> None:
         """Mandrill signs the URL it posts to: the one this request reached, or behind a
         proxy any of MANDRILL_WEBHOOK_URL's values."""
         urls = settings.MANDRILL_WEBHOOK_URL or [None]
         failure = None
         for url in urls:
             try:
-                self.view(webhook_url=url).run_validators(request)
+                self.view(secret, webhook_url=url).run_validators(request)
                 return
             except AnymailWebhookValidationFailure as error:
                 failure = error

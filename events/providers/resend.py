@@ -74,11 +74,11 @@ class Adapter(ProviderAdapter):
             and isinstance(data.get("email_id"), str)
         )
 
-    def view_kwargs(self) -> dict[str, Any]:
+    def view_kwargs(self, secret: str | None = None) -> dict[str, Any]:
         """Without a signing secret anymail validates basic auth only. Pinning it to None keeps
         an ANYMAIL RESEND_SIGNING_SECRET setting from switching on Svix verification, which
         needs the `svix` package (not installed: the view would not even construct)."""
-        return {**super().view_kwargs(), "signing_secret": None}
+        return {**super().view_kwargs(secret), "signing_secret": None}
 
     def provider_event_name(self, raw: Any) -> str:
         return str(raw.get("type", "")) if isinstance(raw, dict) else ""

@@ -4,7 +4,6 @@ header and the raw body (the Signed Event Webhook)."""
 from typing import Any
 
 from anymail.webhooks.sendgrid import SendGridTrackingWebhookView
-from django.conf import settings
 
 from events.providers.base import ProviderAdapter, check_signature_age
 
@@ -21,17 +20,14 @@ class Adapter(ProviderAdapter):
     slug = "sendgrid"
     view_class = SendGridTrackingWebhookView
     secret_setting = "SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY"
+    secret_argument = "tracking_webhook_verification_key"
 
     @classmethod
     def detect(cls, request, payload) -> bool:
         return isinstance(payload, list) and bool(payload) and all(map(_is_sendgrid_event, payload))
 
-    def view_kwargs(self) -> dict[str, Any]:
-        key = settings.SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY or None
-        return {**super().view_kwargs(), "tracking_webhook_verification_key": key}
-
-    def run_validators(self, request) -> None:
-        view = self.view()  # outside the try: a bad configured key is an error, not a refusal
+    def run_validators(self, request, secret) -> None:
+        view = self.view(secret)  # outside the try: a bad configured key is an error, not a refusal
         try:
             view.run_validators(request)
         except ValueError:

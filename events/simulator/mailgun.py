@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 
+from events.providers.base import secret_list
 from events.simulator.base import JSONFormat, SimulatedEvent, smtp_reply
 
 SENDING_DOMAIN = "mg.shop.example"
@@ -94,7 +95,7 @@ class MailgunFormat(JSONFormat):
         }
 
     def payload(self, batch: list[dict[str, Any]]) -> dict[str, Any]:
-        key = settings.MAILGUN_WEBHOOK_SIGNING_KEY
+        key = next(iter(secret_list(settings.MAILGUN_WEBHOOK_SIGNING_KEY)), "")
         return {"signature": signature(key), "event-data": super().payload(batch)}
 
     def headers(self, payload: Any) -> dict[str, str]:

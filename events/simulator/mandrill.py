@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 
+from events.providers.base import secret_list
 from events.simulator.base import Interaction, ProviderFormat, SimulatedEvent, WebhookPost
 
 EVENT_NAMES = {
@@ -93,6 +94,6 @@ class MandrillFormat(ProviderFormat):
     def post(self, url: str, batch: list[dict[str, Any]]) -> WebhookPost:
         params = {"mandrill_events": json.dumps(batch)}
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        if settings.MANDRILL_WEBHOOK_KEY:
-            headers["X-Mandrill-Signature"] = signature(settings.MANDRILL_WEBHOOK_KEY, url, params)
+        if keys := secret_list(settings.MANDRILL_WEBHOOK_KEY):
+            headers["X-Mandrill-Signature"] = signature(keys[0], url, params)
         return WebhookPost(body=urlencode(params).encode(), headers=headers)

@@ -1,7 +1,6 @@
 """REST API of the audience: /api/subscribers/, /api/lists/, /api/segments/, /api/imports/,
 /api/suppressions/. Staff write; other signed-in users read (IsStaffOrReadOnly)."""
 
-import csv
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -16,6 +15,8 @@ from rest_framework.response import Response
 from rest_framework.routers import DefaultRouter
 
 from config.api_errors import json_error
+from config.csv_export import csv_lines
+from config.pagination import ClampedPageSize
 from mailer.api.audience_schema import (
     import_schema,
     list_schema,
@@ -43,32 +44,15 @@ from mailer.services.imports import ImportTooLarge, import_start, import_upload
 
 # Room for the multipart envelope around a file of IMPORT_MAX_BYTES.
 UPLOAD_OVERHEAD_BYTES = 64 * 1024
-CSV_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-class AudiencePagination(PageNumberPagination):
+class AudiencePagination(ClampedPageSize, PageNumberPagination):
     page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
-class _Echo:
-    def write(self, value: str) -> str:
-        return value
-
-
-def _cell(value) -> str:
-    """Spreadsheets run cells that start like a formula; such text is quoted with '."""
-    text = "" if value is None else str(value)
-    return f"'{text}" if isinstance(value, str) and text.startswith(CSV_FORMULA_STARTS) else text
 
 
 def csv_response(rows: Iterable[list], filename: str) -> StreamingHttpResponse:
     """Stream rows as a CSV download, row by row (large lists never sit in memory)."""
-    writer = csv.writer(_Echo())
-    response = StreamingHttpResponse(
-        (writer.writerow([_cell(v) for v in row]) for row in rows), content_type="text/csv"
-    )
+    response = StreamingHttpResponse(csv_lines(rows), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -17,6 +17,7 @@ from mailer.serializers.audience import (
     SUPPRESSION_EXAMPLE,
     CountSerializer,
     ImportCreateSerializer,
+    ImportStartSerializer,
     MembersResultSerializer,
     MembersSerializer,
     SegmentRulesSerializer,
@@ -131,6 +132,7 @@ import_schema = extend_schema_view(
     start=extend_schema(
         tags=["imports"],
         summary="Start an uploaded import with a column mapping (staff)",
+        request=ImportStartSerializer,
         examples=[
             OpenApiExample(
                 "mapping",

@@ -79,7 +79,8 @@ def subscriber_list(
 
 
 def mailing_list_list() -> QuerySet[MailingList]:
-    return MailingList.objects.annotate(member_count=Count("listmembership"))
+    # An aggregate drops Meta.ordering: without this, pages could repeat or skip lists.
+    return MailingList.objects.annotate(member_count=Count("listmembership")).order_by("name", "id")
 
 
 def segment_count(rules: dict) -> int:

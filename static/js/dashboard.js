@@ -222,6 +222,7 @@
       } else {
         held = [];
         feed.replace(snapshot.events);
+        if (reason === "resync") loadChart(); // the live view was rebuilt after an outage
       }
     },
     onProgress(frame) {

@@ -9,6 +9,7 @@
     live: "Live",
     reconnecting: "Reconnecting…",
     offline: "Offline",
+    degraded: "Paused",
   };
 
   const api = {
@@ -182,11 +183,19 @@
     element.classList.toggle("warn", fraction !== null && fraction > (RATE_WARN[name] ?? Infinity));
   }
 
-  function showStatus(element, state, { retryInMs } = {}) {
+  /* The connection indicator; while the server is "degraded" (Redis down) the page's live
+     numbers are greyed (body[data-live]) and #live-paused, where the page has one, says why. */
+  function showStatus(element, state, { retryInMs, detail } = {}) {
     let text = STATUS_TEXT[state] || state;
     if (retryInMs !== undefined) text += ` next try in ${Math.max(1, Math.round(retryInMs / 1000))} s`;
     element.dataset.state = state;
     element.querySelector(".connection-text").textContent = text;
+    document.body.dataset.live = state;
+    const paused = document.getElementById("live-paused");
+    if (paused) {
+      paused.hidden = state !== "degraded";
+      if (detail) paused.textContent = detail;
+    }
   }
 
   function campaignNamesFrom(select) {

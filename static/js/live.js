@@ -1,15 +1,22 @@
 /* The live connection to /ws/email/ (protocol: docs/websocket.md), shared by the pages.
  *
- * Keeps the newest cursor, reconnects by itself with exponential backoff and jitter, resumes
- * from the kept cursor so nothing is lost across a reconnect, and hands the page only events
- * whose id it has not handed over before (a resume replays a little overlap on purpose).
+ * Keeps the newest cursor, reconnects by itself with exponential backoff and jitter (at once
+ * when a live connection is closed with 1001 "going away": that server is stopping and others
+ * are not), resumes from the kept cursor so nothing is lost across a reconnect, and hands the
+ * page only events whose id it has not handed over before (a resume replays a little overlap
+ * on purpose).
  *
  *   Mailpulse.live.connect({filter, onSnapshot, onEvents, onStatus})
- *     onSnapshot(snapshot, {reason, fresh})  reason: "initial" | "reconnect" | "filter";
+ *     onSnapshot(snapshot, {reason, fresh})  reason: "initial" | "reconnect" | "filter" |
+ *                                            "resync" (the live view was rebuilt after a
+ *                                            Redis outage: replace, do not merge);
  *                                            fresh: its events not seen before
  *     onEvents(fresh, frame)                 every events frame, even when fresh is empty
  *                                            (its counts and dropped still matter)
- *     onStatus(state, {retryInMs})           state: "connecting" | "live" | "reconnecting" | "offline"
+ *     onStatus(state, {retryInMs, detail})   state: "connecting" | "live" | "reconnecting" |
+ *                                            "offline" | "degraded" (connected, but the server
+ *                                            cannot deliver live data: Redis is down; detail
+ *                                            says so; a "resync" snapshot ends it)
  *     onProgress(frame)                      a `progress` frame: {kind, id, status, done, total, ...}
  *   returns {setFilter(filter)}
  */
@@ -18,6 +25,7 @@
 
   const BACKOFF_FIRST_MS = 500;
   const BACKOFF_MAX_MS = 30000;
+  const CLOSE_GOING_AWAY = 1001;
   const OFFLINE_AFTER_FAILURES = 5;
   const REMEMBERED_IDS_MAX = 20000;
   const SOCKET_PATH = "/ws/email/";
@@ -78,6 +86,7 @@
       this.filterPending = false;
       this.resuming = false;
       this.heldCursor = null;
+      this.resyncPending = false;
       this.socket = null;
       this.retryTimer = null;
       window.addEventListener("online", () => this.retryNow());
@@ -98,7 +107,7 @@
       this.socket = socket;
       socket.addEventListener("open", () => this.onOpen());
       socket.addEventListener("message", (message) => this.onFrame(JSON.parse(message.data)));
-      socket.addEventListener("close", () => this.onClose(socket));
+      socket.addEventListener("close", (event) => this.onClose(socket, event.code));
     }
 
     retryNow() {
@@ -125,13 +134,23 @@
       if (frame.type === "snapshot") this.onSnapshot(frame);
       else if (frame.type === "events") this.onEvents(frame);
       else if (frame.type === "progress") this.handlers.onProgress?.(frame);
+      else if (frame.type === "status") this.onServerStatus(frame);
       else if (frame.type === "error") console.warn("Mailpulse live:", frame.detail);
+    }
+
+    /* The server's own state: "degraded" while Redis is down; "live" again is followed by a
+       fresh snapshot of the rebuilt live view. */
+    onServerStatus(frame) {
+      if (frame.state === "degraded") this.status("degraded", { detail: frame.detail });
+      else this.resyncPending = this.everLive;
     }
 
     onSnapshot(snapshot) {
       // The unfiltered snapshot a new connection starts with is stale once we asked for a filter.
       if (!sameFilter(snapshot.filters || {}, this.filter)) return;
-      const reason = this.filterPending ? "filter" : this.everLive ? "reconnect" : "initial";
+      const reason = this.resyncPending ? "resync"
+        : this.filterPending ? "filter" : this.everLive ? "reconnect" : "initial";
+      this.resyncPending = false;
       this.filterPending = false;
       this.everLive = true;
       this.failures = 0;
@@ -159,11 +178,19 @@
       else this.cursor = newerCursor(this.cursor, cursor);
     }
 
-    onClose(socket) {
+    onClose(socket, code) {
       if (socket !== this.socket) return;
       this.socket = null;
       this.resuming = false;
+      // At once only after a live connection (failures is 0 once a snapshot came), so a
+      // server that keeps closing cannot make us spin.
+      const atOnce = code === CLOSE_GOING_AWAY && this.failures === 0;
       this.failures += 1;
+      if (atOnce) {
+        this.status("reconnecting");
+        this.open();
+        return;
+      }
       const retryInMs = backoffMs(this.failures);
       const offline = !navigator.onLine || this.failures >= OFFLINE_AFTER_FAILURES;
       this.status(offline ? "offline" : "reconnecting", { retryInMs });

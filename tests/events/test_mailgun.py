@@ -3,8 +3,10 @@ import threading
 import time
 
 import pytest
+from django.conf import settings as django_settings
 from django.db import connection
 from django.test import Client
+from django_redis import get_redis_connection
 
 from events.models import EmailEvent, WebhookNonce
 from events.providers.mailgun import Adapter
@@ -28,6 +30,12 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def _mailgun_key(settings):
     settings.MAILGUN_WEBHOOK_SIGNING_KEY = KEY
     settings.WEBHOOK_MAX_AGE_S = 900
+
+
+def remembered_tokens() -> list[str]:
+    """Tokens remembered in Redis (where they are kept while Redis is up)."""
+    prefix = f"{django_settings.REDIS_KEY_PREFIX}:mailgun-token:"
+    return sorted(key.decode()[len(prefix) :] for key in get_redis_connection().keys(prefix + "*"))
 
 
 DELIVERY_STATUS_BOUNCE = {
@@ -159,7 +167,7 @@ def test_wrong_signature_is_refused_and_stores_nothing(client):
     assert response.json()["error"] == "bad_signature"
     assert "incorrect signature" in response.json()["detail"]
     assert not EmailEvent.objects.exists()
-    assert not WebhookNonce.objects.exists()
+    assert remembered_tokens() == []
 
 
 def test_missing_signature_is_refused_and_stores_nothing(client):
@@ -213,7 +221,7 @@ def test_signature_outside_the_age_window_is_refused(client, offset, words):
     assert response.json()["error"] == "stale_signature"
     assert words in response.json()["detail"]
     assert not EmailEvent.objects.exists()
-    assert not WebhookNonce.objects.exists()
+    assert remembered_tokens() == []
 
 
 def test_signature_inside_the_age_window_is_accepted(client):
@@ -262,7 +270,29 @@ def test_token_reused_for_the_same_event_stores_nothing_new(client):
     assert again.status_code == 200
     assert (again.json()["stored"], again.json()["duplicates"]) == (0, 1)
     assert EmailEvent.objects.count() == 1
+    assert remembered_tokens() == ["tok-1"]
+
+
+@pytest.fixture
+def redis_unreachable(settings, redis_server):
+    """Django's Redis client pointed at a Redis server that is stopped."""
+    redis_server.stop()
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "LOCATION": redis_server.url},
+    }
+
+
+def test_tokens_are_remembered_in_postgresql_while_redis_is_down(client, redis_unreachable):
+    first = mailgun_body(mailgun_event_data("delivered", event_id="e1"), KEY, token="tok-1")
+    forged = mailgun_body(mailgun_event_data("opened", event_id="e2"), KEY, token="tok-1")
+
+    assert post_mailgun(client, first).status_code == 200
+    response = post_mailgun(client, forged)
+
+    assert response.status_code == 403
+    assert response.json()["error"] == "token_reused"
     assert WebhookNonce.objects.get().token == "tok-1"
+    assert list(EmailEvent.objects.values_list("provider_event", flat=True)) == ["delivered"]
 
 
 def test_same_event_serialised_differently_counts_as_the_same_body(client):
@@ -301,7 +331,7 @@ def test_concurrent_first_uses_of_one_token_accept_exactly_one_event(settings):
 
     assert sorted(statuses) == [200, 403]
     assert EmailEvent.objects.count() == 1
-    assert WebhookNonce.objects.count() == 1
+    assert remembered_tokens() == ["tok-race"]
 
 
 def test_unsigned_post_is_accepted_when_no_key_is_configured(client, settings):
@@ -311,7 +341,7 @@ def test_unsigned_post_is_accepted_when_no_key_is_configured(client, settings):
     assert response.status_code == 200
     assert response.json()["verified"] is False
     assert EmailEvent.objects.count() == 1
-    assert not WebhookNonce.objects.exists()
+    assert remembered_tokens() == []
 
 
 def test_detected_without_provider_in_url(client):
