@@ -4,17 +4,22 @@ Written once per batch in one pipeline; everything here can be rebuilt from Post
 (`manage.py rebuild_live`), so Redis is a fast copy, never the record of truth.
 """
 
+import time
 from collections import Counter
 
 import orjson
 from django.conf import settings
 from django_redis import get_redis_connection
+from redis.exceptions import RedisError
+from redis.lock import Lock
 
+from config import metrics
 from events import redis_keys
 from events.models import EmailEvent
 from events.observers import StoredBatch
 
 COUNTER_DIMENSIONS = ("types", "providers")
+REBUILD_LOCK_TTL_S = 300
 
 
 def _redis():
@@ -71,14 +76,29 @@ def _add_to_stream(pipe, serialized: list[dict]) -> None:
         )
 
 
+# Set when this process could not record a batch: the live view misses it. The next batch
+# recorded deletes the `built` marker, so the live view is known untrusted everywhere and is
+# rebuilt (events.live_tasks, events.live_health).
+_missed_a_batch = False
+
+
 def record_batch(batch: StoredBatch) -> None:
     """Observer: append the batch to the stream and bump counters, in one round trip."""
+    global _missed_a_batch
     if not batch.events:
         return
     pipe = _redis().pipeline(transaction=True)
     _add_to_stream(pipe, batch.serialized)
     _add_counters(pipe, batch.events)
-    results = pipe.execute()
+    metrics.count_ingested(pipe, batch.events)
+    if _missed_a_batch:
+        pipe.delete(redis_keys.built())
+    try:
+        results = pipe.execute()
+    except RedisError:
+        _missed_a_batch = True
+        raise
+    _missed_a_batch = False
     batch.cursor = results[len(batch.events) - 1].decode()
 
 
@@ -164,7 +184,8 @@ def cursor_time_ms(cursor: str) -> int:
 
 
 def rebuild(events_by_dimension: dict, per_campaign: list, per_minute: list, recent: list) -> None:
-    """Replace the whole live view with aggregates read from PostgreSQL (see rebuild_live)."""
+    """Replace the whole live view with aggregates read from PostgreSQL (see rebuild_live),
+    and mark when."""
     redis = _redis()
     stale = list(redis.scan_iter(match=redis_keys.key("*"), count=1000))
     pipe = redis.pipeline(transaction=True)
@@ -179,4 +200,43 @@ def rebuild(events_by_dimension: dict, per_campaign: list, per_minute: list, rec
         pipe.hset(redis_keys.minute_counter(minute), event_type, n)
         pipe.expire(redis_keys.minute_counter(minute), redis_keys.MINUTE_TTL_S)
     _add_to_stream(pipe, recent)
+    pipe.set(redis_keys.built(), int(time.time() * 1000))
     pipe.execute()
+
+
+def built_marker() -> int | None:
+    """When the live view was last rebuilt (ms), 0 if never, None if Redis lost its data."""
+    value = _redis().get(redis_keys.built())
+    return None if value is None else int(value)
+
+
+# One round trip and one reply for a day of minutes (1,440 hashes): whether the live view
+# is trusted (its `built` marker exists), then each non-empty minute's offset and fields.
+_MINUTE_COUNTS_LUA = """
+local out = {}
+for i = 2, #KEYS do
+  local fields = redis.call('HGETALL', KEYS[i])
+  if #fields > 0 then out[#out + 1] = {i - 2, fields} end
+end
+return cjson.encode({redis.call('EXISTS', KEYS[1]), out})
+"""
+
+
+def minute_counts(first_minute: int, end_minute: int) -> dict[int, dict[str, int]] | None:
+    """Counts by type of each epoch minute in [first_minute, end_minute) (at most the last
+    day's, which the live view keeps), or None when the live view cannot be trusted: Redis
+    lost its data and nothing rebuilt it since (its `built` marker is missing)."""
+    keys = [redis_keys.built()]
+    keys += [redis_keys.minute_counter(m) for m in range(first_minute, end_minute)]
+    trusted, minutes = orjson.loads(_redis().eval(_MINUTE_COUNTS_LUA, len(keys), *keys))
+    if not trusted:
+        return None
+    return {
+        first_minute + offset: dict(zip(flat[::2], map(int, flat[1::2]), strict=True))
+        for offset, flat in (minutes or [])
+    }
+
+
+def rebuild_lock() -> Lock:
+    """Held by the one server rebuilding the live view; expires should that server die."""
+    return _redis().lock(redis_keys.rebuild_lock(), timeout=REBUILD_LOCK_TTL_S)

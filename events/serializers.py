@@ -109,6 +109,11 @@ class StatsMinuteSerializer(serializers.Serializer):
 class StatsSerializer(serializers.Serializer):
     since = serializers.DateTimeField()
     until = serializers.DateTimeField()
+    source = serializers.ChoiceField(
+        choices=["live", "database"],
+        help_text="Where the whole minutes were counted: the live view's exact per-minute "
+        "counters (windows within the last 24 hours, while Redis holds them) or PostgreSQL.",
+    )
     totals = serializers.DictField(child=serializers.IntegerField())
     per_minute = StatsMinuteSerializer(many=True)
 

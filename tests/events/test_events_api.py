@@ -1,8 +1,10 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django_redis import get_redis_connection
 
 from events.models import EmailEvent
+from events.services import live_view_rebuild
 from mailer.models import Campaign
 from tests.events.factories import ingest, normalized
 
@@ -122,6 +124,54 @@ def test_stats_default_to_the_last_hour(api_client):
     ingest(types=["opened"], timestamp=datetime.now(UTC) - timedelta(hours=3))
 
     assert api_client.get("/api/events/stats/").json()["totals"] == {"opened": 1}
+
+
+def _stats(api_client, since: datetime, until: datetime) -> dict:
+    query = {"since": since.isoformat(), "until": until.isoformat()}
+    return api_client.get("/api/events/stats/", query).json()
+
+
+def test_stats_of_the_last_day_count_whole_minutes_from_the_live_view(api_client):
+    now = datetime.now(UTC).replace(second=30, microsecond=0)
+    since = now - timedelta(hours=23, minutes=59, seconds=50)
+    ingest(types=["opened"], timestamp=since - timedelta(seconds=5))  # before the window
+    ingest(types=["clicked"], timestamp=since + timedelta(seconds=5))  # its partial minute
+    live_view_rebuild()
+    ingest(types=["delivered", "delivered"], timestamp=now - timedelta(hours=2))
+    ingest(types=["bounced"], timestamp=now - timedelta(seconds=10))  # the last, partial one
+
+    body = _stats(api_client, since, now)
+
+    assert body["source"] == "live"
+    assert body["totals"] == {"clicked": 1, "delivered": 2, "bounced": 1}
+    assert [m["counts"] for m in body["per_minute"]] == [
+        {"clicked": 1},
+        {"delivered": 2},
+        {"bounced": 1},
+    ]
+
+
+def test_stats_come_from_postgresql_when_redis_lost_the_live_view(api_client):
+    now = datetime.now(UTC)
+    ingest(types=["opened", "delivered"], timestamp=now - timedelta(minutes=30))
+    live_view_rebuild()
+    get_redis_connection().flushdb()  # a restart without persistence
+
+    body = _stats(api_client, now - timedelta(hours=1), now)
+
+    assert body["source"] == "database"
+    assert body["totals"] == {"opened": 1, "delivered": 1}
+
+
+def test_stats_older_than_a_day_come_from_postgresql(api_client):
+    now = datetime.now(UTC)
+    ingest(types=["opened"], timestamp=now - timedelta(hours=30))
+    live_view_rebuild()
+
+    body = _stats(api_client, now - timedelta(hours=31), now)
+
+    assert body["source"] == "database"
+    assert body["totals"] == {"opened": 1}
 
 
 def test_live_snapshot_has_exact_counters_and_recent_events(api_client):
