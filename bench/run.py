@@ -22,7 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from mailpulse_bench import harness
 from mailpulse_bench.harness import ROOT, Result, say
 
-SCENARIOS = ("ingest", "latency", "sending", "history", "memory")
+SCENARIOS = ("ingest", "latency", "sending", "history", "memory", "soak")
+# `make bench` with no SCENARIO: all but the 30-minute soak.
+DEFAULT_SCENARIOS = SCENARIOS[:-1]
 
 
 def _ints(text: str) -> list[int]:
@@ -59,8 +61,13 @@ def options(argv=None) -> argparse.Namespace:
     group.add_argument("--memory-seconds", type=float, default=120)
     group.add_argument("--memory-dashboards", type=int, default=100)
     group.add_argument("--memory-rate", type=int, default=200, help="events per second")
+    group = parser.add_argument_group("soak")
+    group.add_argument("--soak-seconds", type=float, default=1800)
+    group.add_argument("--soak-dashboards", type=int, default=50)
+    group.add_argument("--soak-rate", type=int, default=500, help="events per second")
+    group.add_argument("--soak-recipients", type=int, default=5000, help="per campaign")
     args = parser.parse_args(argv)
-    chosen = SCENARIOS if args.scenario in ("", "all") else tuple(args.scenario.split(","))
+    chosen = DEFAULT_SCENARIOS if args.scenario in ("", "all") else tuple(args.scenario.split(","))
     unknown = set(chosen) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenario {', '.join(sorted(unknown))}; one of {SCENARIOS}")
@@ -104,6 +111,7 @@ KEY_FIGURES = {
     "sending": ("recipients", "messages_per_s", "sent", "seconds"),
     "history": ("p50_ms", "p95_ms", "errors", "full_table_scans", "rows_read_per_request"),
     "memory": ("peak_rss_mb", "growth_mb", "samples_mb"),
+    "soak": ("events_sent", "lost", "duplicated", "missing", "sent", "growth_mb", "samples_mb"),
 }
 
 

@@ -34,12 +34,20 @@ async def phase(
     *,
     processes: int = 1,
     keep_ids: bool = False,
+    measure_latency: bool = True,
 ) -> tuple[dict, RssSampler]:
-    """Runs one phase; figures and the RSS samples of daphne during it."""
+    """Runs one phase; figures and the RSS samples of daphne during it. Without
+    `measure_latency` the dashboards still account for every event, but keep no latencies
+    (a long soak would hold millions)."""
     tag = "lat" + secrets.token_hex(4)
     batch = max(1, min(batch, rate))
     dashboards = Dashboards(
-        product, dashboards_n, tag, processes=processes, latency=True, keep_ids=keep_ids
+        product,
+        dashboards_n,
+        tag,
+        processes=processes,
+        latency=measure_latency,
+        keep_ids=keep_ids,
     )
     sampler = RssSampler(product.pid()).start()
     connected = await asyncio.to_thread(dashboards.start)
@@ -66,6 +74,7 @@ async def phase(
     miscounted = sum(f["counted"] != sent for f in feeds)
     lat = quantiles(latencies)
     figures = {
+        "tag": tag,
         "dashboards": sum(f["connected"] for f in feeds),
         "events_per_s": round(sent / elapsed),
         "batch": batch,
