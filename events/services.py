@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, fields
 from datetime import timedelta
 
 import orjson
+import psycopg
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count
@@ -45,7 +46,7 @@ _COLUMNS = (
 )
 _JSON_COLUMNS = {name for name, kind in _COLUMNS if kind == "jsonb"}
 _NAMES = ", ".join(f'"{name}"' for name, _ in _COLUMNS)
-_ARRAYS = ", ".join(f"%s::{'text' if k == 'jsonb' else k}[]" for _, k in _COLUMNS)
+_ARRAYS = ", ".join(f"%b::{'text' if k == 'jsonb' else k}[]" for _, k in _COLUMNS)
 _SELECT = ", ".join(f"t.{n}::jsonb" if n in _JSON_COLUMNS else f"t.{n}" for n, _ in _COLUMNS)
 # One statement per batch: unnest the column arrays, claim each event's dedupe key in the
 # (unpartitioned) key table, and store only the events whose key was new, in batch order.
@@ -123,21 +124,29 @@ def _stale_routing(error: IntegrityError) -> bool:
     )
 
 
+def _execute_bound(sql: str, params: list) -> list[tuple]:
+    """Runs `sql` with its parameters bound by PostgreSQL, in binary. Django's cursors quote
+    every value into the SQL text in Python (client-side binding), which for a batch's 18
+    arrays cost about a third of a 1,000-event webhook. Errors are Django's, as elsewhere."""
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, binary=True)
+        return cursor.fetchall()
+
+
 def _insert_new(rows: list[EmailEvent]) -> list[EmailEvent]:
     values = _column_values(rows)
-    with connection.cursor() as cursor:
-        for attempt in range(1, _ROUTING_ATTEMPTS + 1):
-            try:
-                # A savepoint: a refused attempt leaves the caller's transaction usable, and
-                # the next one routes with the partitions as they are now.
-                with transaction.atomic():
-                    cursor.execute(_INSERT_SQL, values)
-                    inserted = dict((key, pk) for pk, key in cursor.fetchall())
-                break
-            except IntegrityError as error:
-                if attempt == _ROUTING_ATTEMPTS or not _stale_routing(error):
-                    raise
-                logger.info("insert retried: a month partition was attached meanwhile")
+    for attempt in range(1, _ROUTING_ATTEMPTS + 1):
+        try:
+            # A savepoint: a refused attempt leaves the caller's transaction usable, and the
+            # next one routes with the partitions as they are now.
+            with transaction.atomic():
+                inserted = dict((key, pk) for pk, key in _execute_bound(_INSERT_SQL, values))
+            break
+        except IntegrityError as error:
+            if attempt == _ROUTING_ATTEMPTS or not _stale_routing(error):
+                raise
+            logger.info("insert retried: a month partition was attached meanwhile")
     stored = []
     for row in rows:
         if row.dedupe_key in inserted:

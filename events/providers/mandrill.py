@@ -8,6 +8,9 @@ from django.conf import settings
 
 from events.providers.base import ProviderAdapter, WebhookRefused
 
+# Longer than any spelling of an empty JSON list Mandrill's check could send.
+_CHECK_MAX_CHARS = 64
+
 
 class Adapter(ProviderAdapter):
     slug = "mandrill"
@@ -36,8 +39,12 @@ class Adapter(ProviderAdapter):
     def is_check_request(self, request) -> bool:
         if "mandrill_events" not in request.POST:
             raise WebhookRefused(400, "malformed", "The form field mandrill_events is missing.")
+        # Mandrill's check posts an empty list; a batch is not parsed here, only in parse().
+        events = request.POST["mandrill_events"].strip()
+        if len(events) > _CHECK_MAX_CHARS:
+            return False
         try:
-            return json.loads(request.POST["mandrill_events"]) == []
+            return json.loads(events) == []
         except ValueError:
             return False
 

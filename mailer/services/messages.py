@@ -6,8 +6,11 @@ How a message is sent exactly once
    `UPDATE ... SET status='sending', claimed_at=now WHERE id=... AND status IN ('queued',
    'sending')`. Only the worker whose UPDATE matched sends. The lock is held for the whole send,
    so a message found in 'sending' *and* lockable has lost its worker: PostgreSQL released the
-   lock when that worker's connection died. Nobody has to guess with a timeout.
-2. Send through mailer.delivery, then mark 'sent' in the very next statement, then unlock.
+   lock when that worker's connection died. Nobody has to guess with a timeout. Both steps are
+   one statement for a group of messages (STATUS_CHECK_EVERY), so the per-message cost is the
+   send and its 'sent' UPDATE (which also reads the campaign's status, for pause and cancel).
+2. Send through mailer.delivery, then mark 'sent' in the very next statement; unlock the
+   group once it is done.
 3. Chunk tasks run with acks_late + reject_on_worker_lost: a killed worker's chunk is
    delivered again; messages already sent are skipped (their claim no longer matches).
 
@@ -69,15 +72,28 @@ class Outcome(enum.Enum):
     SKIPPED = "skipped"
 
 
-def _lock(message_id: int) -> bool:
-    with db_connection.cursor() as cursor:
-        cursor.execute("SELECT pg_try_advisory_lock(%s)", [message_id])
-        return cursor.fetchone()[0]
-
-
-def _unlock(message_id: int) -> None:
-    with db_connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_unlock(%s)", [message_id])
+# Lock what can be locked, claim what is still to send among those (an UPDATE re-checks a
+# row a concurrent worker changed since this statement began), and say which was which.
+_CLAIM_SQL = f"""
+WITH locked AS MATERIALIZED (
+    SELECT id FROM unnest(%s::bigint[]) AS t(id) WHERE pg_try_advisory_lock(id)
+), claimed AS (
+    UPDATE {Message._meta.db_table} AS m
+    SET status = %s, claimed_at = %s, updated_at = %s, attempts = m.attempts + 1
+    FROM locked WHERE m.id = locked.id AND m.status IN (%s, %s)
+    RETURNING m.id, m.attempts
+)
+SELECT locked.id, claimed.attempts FROM locked LEFT JOIN claimed USING (id)
+"""  # noqa: S608 (only the table name is formatted in)
+_UNLOCK_SQL = "SELECT pg_advisory_unlock(id) FROM unnest(%s::bigint[]) AS t(id)"
+# Marks a message sent and reads its campaign's status in the same round trip: a pause or
+# cancel committed meanwhile stops the group before its next message.
+_SENT_SQL = f"""
+UPDATE {Message._meta.db_table} AS m
+SET status = %s, sent_at = %s, updated_at = %s, provider = %s, provider_message_id = %s, error = ''
+WHERE m.id = %s AND m.status = %s
+RETURNING (SELECT c.status FROM {Campaign._meta.db_table} AS c WHERE c.id = m.campaign_id)
+"""  # noqa: S608 (only table names are formatted in)
 
 
 def _set(message_id: int, *, expected: list[str], **values) -> int:
@@ -86,26 +102,54 @@ def _set(message_id: int, *, expected: list[str], **values) -> int:
     )
 
 
-def message_claim(*, message_id: int) -> bool:
-    """Whether this worker now owns the message (see the module docstring); if so the caller
-    must finish with message_release."""
-    if not _lock(message_id):
-        return False
+def messages_claim(*, message_ids: list[int]) -> dict[int, int]:
+    """The messages of `message_ids` this worker now owns, with their attempt counts (see
+    the module docstring); the caller must finish with messages_release."""
+    if not message_ids:
+        return {}
     now = timezone.now()
-    claimed = _set(
-        message_id,
-        expected=[Message.Status.QUEUED, Message.Status.SENDING],
-        status=Message.Status.SENDING,
-        claimed_at=now,
-        attempts=F("attempts") + 1,
+    status = Message.Status
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            _CLAIM_SQL, [message_ids, status.SENDING, now, now, status.QUEUED, status.SENDING]
+        )
+        rows = cursor.fetchall()
+    messages_release(message_ids=[pk for pk, attempts in rows if attempts is None])
+    return {pk: attempts for pk, attempts in rows if attempts is not None}
+
+
+def messages_release(*, message_ids: list[int]) -> None:
+    if message_ids:
+        with db_connection.cursor() as cursor:
+            cursor.execute(_UNLOCK_SQL, [message_ids])
+
+
+def _unclaim(message_ids: list[int], *, status: str = Message.Status.QUEUED) -> None:
+    """Claimed but not tried (the group stopped early): queued again, or cancelled with their
+    campaign, and the claim's attempt does not count."""
+    Message.objects.filter(pk__in=message_ids, status=Message.Status.SENDING).update(
+        status=status, attempts=F("attempts") - 1, updated_at=timezone.now()
     )
-    if not claimed:
-        _unlock(message_id)
-    return bool(claimed)
 
 
-def message_release(*, message_id: int) -> None:
-    _unlock(message_id)
+def _mark_sent(message: Message, accepted) -> str | None:
+    """Records the send; returns the campaign's status as of now."""
+    now = timezone.now()
+    with db_connection.cursor() as cursor:
+        cursor.execute(
+            _SENT_SQL,
+            [
+                Message.Status.SENT,
+                now,
+                now,
+                accepted.provider,
+                accepted.provider_message_id,
+                message.pk,
+                Message.Status.SENDING,
+            ],
+        )
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 @dataclass
@@ -115,10 +159,13 @@ class CampaignSender:
     campaign: Campaign
     templates: CampaignTemplates = field(init=False)
     from_email: str = field(init=False)
+    # The campaign's status as last read (each send reads it): pause and cancel stop a group.
+    campaign_status: str = field(init=False)
 
     def __post_init__(self) -> None:
         self.templates = CampaignTemplates(self.campaign)
         self.from_email = campaign_from_address(self.campaign)
+        self.campaign_status = self.campaign.status
 
     def outgoing(self, message: Message) -> OutgoingEmail:
         context = merge_context(
@@ -166,35 +213,22 @@ def _failed(message: Message, error: str, *, retry: bool, provider: str = "") ->
 
 
 def message_send(*, message: Message, sender: CampaignSender, connection) -> Outcome:
-    """Claim, send and record one message; SKIPPED when another worker has it or had it."""
-    if not message_claim(message_id=message.pk):
-        return Outcome.SKIPPED
+    """Send and record one message this worker has claimed (messages_claim, which set its
+    `attempts`)."""
     try:
-        message.refresh_from_db(fields=["attempts"])
-        try:
-            email = sender.outgoing(message)
-        except TemplateSyntaxError as error:
-            return _failed(message, f"rendering: {error}", retry=False)
-        try:
-            accepted = email_deliver(email, connection=connection)
-        except ProvidersUnavailable as error:
-            return _not_sent(message, str(error))
-        except DeliveryError as error:
-            if not error.permanent:
-                connection.close()  # a broken session would fail every next message
-            return _failed(message, str(error), retry=not error.permanent, provider=error.provider)
-        _set(
-            message.pk,
-            expected=[Message.Status.SENDING],
-            status=Message.Status.SENT,
-            sent_at=timezone.now(),
-            provider=accepted.provider,
-            provider_message_id=accepted.provider_message_id,
-            error="",
-        )
-        return Outcome.SENT
-    finally:
-        message_release(message_id=message.pk)
+        email = sender.outgoing(message)
+    except TemplateSyntaxError as error:
+        return _failed(message, f"rendering: {error}", retry=False)
+    try:
+        accepted = email_deliver(email, connection=connection)
+    except ProvidersUnavailable as error:
+        return _not_sent(message, str(error))
+    except DeliveryError as error:
+        if not error.permanent:
+            connection.close()  # a broken session would fail every next message
+        return _failed(message, str(error), retry=not error.permanent, provider=error.provider)
+    sender.campaign_status = _mark_sent(message, accepted) or sender.campaign_status
+    return Outcome.SENT
 
 
 def messages_record_sent(*, message_ids: list[int]) -> int:
@@ -224,7 +258,8 @@ def messages_record_sent(*, message_ids: list[int]) -> int:
     return stored
 
 
-# Messages sent between two looks at the campaign's status (pause and cancel take effect there).
+# Messages claimed together (one statement) and published as one progress step. Pause and
+# cancel take effect before the next message: each 'sent' UPDATE reads the campaign's status.
 STATUS_CHECK_EVERY = 10
 
 
@@ -244,17 +279,35 @@ def _campaign_status(campaign_id: int) -> str | None:
 def _send_group(
     ids: list[int], sender: CampaignSender, connection, result: ChunkResult
 ) -> int | None:
-    """Send these messages in order; the id of the one that must be retried, if any."""
-    messages = (
+    """Claim these messages together and send those claimed, in order (the others another
+    worker has or had: SKIPPED), until the campaign is paused or cancelled (result.stopped);
+    the id of the one that must be retried, if any."""
+    messages = list(
         Message.objects.filter(pk__in=ids, status__in=UNFINISHED)
         .select_related("subscriber")
         .order_by("pk")
     )
-    for message in messages:
-        outcome = message_send(message=message, sender=sender, connection=connection)
-        result.outcomes[outcome] += 1
-        if outcome is Outcome.RETRY:
-            return message.pk
+    claimed = messages_claim(message_ids=[message.pk for message in messages])
+    result.outcomes[Outcome.SKIPPED] += len(messages) - len(claimed)
+    mine = [message for message in messages if message.pk in claimed]
+    try:
+        for index, message in enumerate(mine):
+            if sender.campaign_status != Campaign.Status.SENDING:
+                result.stopped = True
+                cancelled = sender.campaign_status == Campaign.Status.CANCELLED
+                _unclaim(
+                    [later.pk for later in mine[index:]],
+                    status=Message.Status.CANCELLED if cancelled else Message.Status.QUEUED,
+                )
+                return None
+            message.attempts = claimed[message.pk]
+            outcome = message_send(message=message, sender=sender, connection=connection)
+            result.outcomes[outcome] += 1
+            if outcome is Outcome.RETRY:
+                _unclaim([later.pk for later in mine[index + 1 :]])
+                return message.pk
+    finally:
+        messages_release(message_ids=list(claimed))
     return None
 
 
@@ -273,13 +326,17 @@ def chunk_send(
     ids = sorted(message_ids)
     with delivery_connection(exclude_accounts=exclude_accounts) as connection:
         for start in range(0, len(ids), STATUS_CHECK_EVERY):
-            if start and _campaign_status(campaign_id) != Campaign.Status.SENDING:
+            if start:
+                sender.campaign_status = _campaign_status(campaign_id)
+            if sender.campaign_status != Campaign.Status.SENDING:
                 result.stopped = True
                 break
             retry_from = _send_group(
                 ids[start : start + STATUS_CHECK_EVERY], sender, connection, result
             )
             campaign_progress_publish(campaign_id=campaign_id)
+            if result.stopped:
+                break
             if retry_from is not None:
                 result.retry_ids = [pk for pk in ids if pk >= retry_from]
                 break
