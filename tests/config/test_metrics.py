@@ -2,6 +2,7 @@
 follow real webhooks, sends and websocket clients, and whose gauges read the real Redis.
 The Grafana dashboard in docs/ may only query what this endpoint exposes."""
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -239,18 +240,16 @@ def test_every_scrape_of_a_multi_process_server_counts_the_clients_of_all_its_pr
     url = server.url.replace("http://", "ws://") + "/ws/email/"
     headers = {"Authorization": f"Token {token}"}
     sockets = []
-    try:
+    with contextlib.ExitStack() as open_sockets:
         # Until both processes hold dashboards (the kernel picks which one accepts).
         while len(sockets) < 40 and not all(
             connections_served(child, server.port) for child in children
         ):
-            sockets.append(connect(url, origin=server.url, additional_headers=headers))
-            assert json.loads(sockets[-1].recv(timeout=10))["type"] == "snapshot"
+            socket = connect(url, origin=server.url, additional_headers=headers)
+            sockets.append(open_sockets.enter_context(socket))
+            assert json.loads(socket.recv(timeout=10))["type"] == "snapshot"
         assert all(connections_served(child, server.port) for child in children)
         counts = [value(scrape_live(server.url), "mailpulse_websocket_clients") for _ in range(8)]
-    finally:
-        for socket in sockets:
-            socket.close()
 
     assert len(children) == 2
     assert counts == [len(sockets)] * 8
