@@ -4,9 +4,6 @@ posts back to /api/hook/ afterwards, signed as the real provider signs them; and
 import heapq
 import itertools
 import json
-import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from io import StringIO
@@ -15,12 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
-from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives, send_mail
 from django.core.management import call_command
-from django.db import connection
-from django_redis import get_redis_connection
 from rest_framework.authtoken.models import Token
 
 import mailer.sandbox.backend as sandbox_backend
@@ -33,9 +27,10 @@ from mailer.sandbox.backend import SandboxEmailBackend, provider_message_id
 from mailer.sandbox.timeline import HARD_BOUNCE_DOMAIN, plan
 from mailer.services.messages import Outcome, chunk_send
 from mailer.services.sending import campaign_start_send
+from tests.celery_workers import celery_workers_fixture  # noqa: F401
 from tests.mailer.campaign_factories import campaign as make_campaign
 from tests.mailer.factories import subscriber as make_subscriber
-from tests.servers import ROOT, database_url_for_tests, wait_until
+from tests.servers import wait_until
 
 BACKEND = "mailer.sandbox.backend.SandboxEmailBackend"
 KEY = "sandbox-test-key"
@@ -368,32 +363,11 @@ def test_a_sandbox_provider_account_sends_through_the_router_as_make_run_does(
 
 
 @pytest.fixture
-def celery_worker(transactional_db):
-    """A real Celery worker on the test database and broker; stopped after the test."""
-    get_redis_connection("default").flushdb()
-    log = Path(ROOT / ".run" / f"celery-sandbox-{os.getpid()}.log")
-    log.parent.mkdir(exist_ok=True)
-    environment = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.test_settings",
-        "DATABASE_URL": database_url_for_tests(),
-        "REDIS_URL": django_settings.REDIS_URL,
-        "REDIS_TEST_DB": str(django_settings.REDIS_TEST_DB),
-        "TEST_DB_NAME": connection.settings_dict["NAME"],
-        "MANDRILL_WEBHOOK_KEY": KEY,
-    }
-    command = [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo"]
-    command += ["--without-gossip", "--without-mingle", "-n", f"sandbox{os.getpid()}@%h"]
-    process = subprocess.Popen(
-        command, cwd=ROOT, env=environment, stdout=log.open("w"), stderr=subprocess.STDOUT
-    )
-    yield log
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+def celery_worker(celery_workers) -> Path:
+    """A real Celery worker on the test database and broker; its log file."""
+    workers = celery_workers(MANDRILL_WEBHOOK_KEY=KEY)
+    workers.start(concurrency=1)
+    return workers.logs[0]
 
 
 def test_a_real_celery_worker_posts_the_webhooks_it_is_given(daphne_factory, celery_worker):
