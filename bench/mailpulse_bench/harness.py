@@ -33,6 +33,8 @@ USERNAME = "bench"
 PASSWORD = secrets.token_urlsafe(16)
 # Web processes of `manage.py serve` (Django's sync views use one core per process).
 WEB_PROCESSES = int(os.environ.get("BENCH_WEB_PROCESSES", "2"))
+# The ASGI server, to compare: `serve` (daphne, as deployed) or uvicorn (its --workers).
+ASGI_SERVER = os.environ.get("BENCH_ASGI", "daphne")
 # One Fernet key for the bench's provider accounts (generated once per run).
 _FERNET_KEY = None
 
@@ -200,21 +202,7 @@ class Product:
     def start(self) -> None:
         LOG_DIR.mkdir(parents=True, exist_ok=True)
         env = self.env
-        self.procs["daphne"] = self._spawn(
-            "daphne",
-            [
-                PY,
-                "manage.py",
-                "serve",
-                "--host",
-                HOST,
-                "--port",
-                str(self.port),
-                "--processes",
-                str(WEB_PROCESSES),
-            ],
-            env,
-        )
+        self.procs["daphne"] = self._spawn("daphne", self._web_command(), env)
         for n in range(self.workers):
             self.procs[f"celery{n + 1}"] = self._spawn(
                 f"celery{n + 1}",
@@ -237,6 +225,14 @@ class Product:
             )
         self._wait_healthy()
         self.token = self._token()
+
+    def _web_command(self) -> list[str]:
+        where = ["--host", HOST, "--port", str(self.port)]
+        if ASGI_SERVER == "uvicorn":
+            quiet = ["--no-access-log", "--log-level", "warning"]
+            workers = ["--workers", str(WEB_PROCESSES)]
+            return [PY, "-m", "uvicorn", "config.asgi:application", *where, *workers, *quiet]
+        return [PY, "manage.py", "serve", *where, "--processes", str(WEB_PROCESSES)]
 
     def _spawn(self, name: str, argv: list[str], env: dict) -> subprocess.Popen:
         log = open(LOG_DIR / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)

@@ -21,6 +21,8 @@ from websockets.sync.client import connect
 
 from tests.events.signed_providers import (
     BASIC_AUTH,
+    mailgun_body,
+    mailgun_event_data,
     postmark_event,
     sendgrid_event,
     sendgrid_headers,
@@ -30,6 +32,7 @@ from tests.events.webhook_helpers import mandrill_event, mandrill_signature
 from tests.servers import ROOT, PostgresServer, wait_until
 
 MANDRILL_KEY = "mandrill-spool-key"
+MAILGUN_KEY = "mailgun-spool-key"
 
 
 def _product_env(database_url: str, redis_url: str) -> dict:
@@ -96,6 +99,20 @@ def _sendgrid_requests(base: str, private_key, batches: int, size: int) -> list[
         headers["Content-Type"] = "application/json"
         requests.append({"url": f"{base}/api/hook/sendgrid/", "content": body, "headers": headers})
     return requests
+
+
+def _mailgun_requests(base: str, count: int) -> list[dict]:
+    """One event per post; verifying remembers the token in Redis, not PostgreSQL."""
+    return [
+        {
+            "url": f"{base}/api/hook/mailgun/",
+            "json": mailgun_body(
+                mailgun_event_data("delivered", recipient=f"g{i}@example.com", event_id=f"g-{i}"),
+                MAILGUN_KEY,
+            ),
+        }
+        for i in range(count)
+    ]
 
 
 def _postmark_requests(base: str, count: int) -> list[dict]:
@@ -167,6 +184,7 @@ def test_postgres_down_1000_events_are_spooled_then_stored_once_and_broadcast(
         REDIS_URL=redis_server.url,
         MANDRILL_WEBHOOK_KEY=MANDRILL_KEY,
         SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY=public_key,
+        MAILGUN_WEBHOOK_SIGNING_KEY=MAILGUN_KEY,
         WEBHOOK_SECRET=BASIC_AUTH,
     )
     dashboard = Dashboard(server.url, token)
@@ -176,7 +194,8 @@ def test_postgres_down_1000_events_are_spooled_then_stored_once_and_broadcast(
     requests = (
         _mandrill_requests(server.url, batches=10, size=50)
         + _sendgrid_requests(server.url, private_key, batches=5, size=60)
-        + _postmark_requests(server.url, count=200)
+        + _postmark_requests(server.url, count=100)
+        + _mailgun_requests(server.url, count=100)
     )
     with httpx.Client(timeout=30) as client, ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda r: client.post(**r), requests))
@@ -192,9 +211,9 @@ def test_postgres_down_1000_events_are_spooled_then_stored_once_and_broadcast(
     inspected = _manage(env, "webhook_spool", "--inspect")
     report = json.loads(inspected)
     assert report["spool"]["depth"] == 215
-    assert report["spool"]["oldest"]["provider"] in {"mandrill", "sendgrid", "postmark"}
+    assert report["spool"]["oldest"]["provider"] in {"mandrill", "sendgrid", "postmark", "mailgun"}
     assert report["dead_letter"] == {"depth": 0, "oldest": None}
-    for secret in ("hook-pw-123", MANDRILL_KEY, "@example.com", "Token", "Signature"):
+    for secret in ("hook-pw-123", MANDRILL_KEY, MAILGUN_KEY, "@example.com", "Token", "Signature"):
         assert secret not in inspected
 
     postgres.start()
@@ -230,7 +249,7 @@ def test_postgres_down_1000_events_are_spooled_then_stored_once_and_broadcast(
         )
     assert (total, distinct) == (1000, 1000)
     assert late == 0, "replayed events keep the time they were received"
-    assert by_provider == {"mandrill": 500, "sendgrid": 300, "postmark": 200}
+    assert by_provider == {"mandrill": 500, "sendgrid": 300, "postmark": 100, "mailgun": 100}
     assert json.loads(_manage(env, "webhook_spool", "--inspect"))["spool"]["depth"] == 0
 
     wait_until(lambda: dashboard.total >= 1000, timeout_s=20, what="frames for 1,000 events")
