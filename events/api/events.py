@@ -102,4 +102,6 @@ class StatsView(APIView):
     def get(self, request):
         query = StatsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        return Response(StatsSerializer(selectors.event_stats(**query.validated_data)).data)
+        # Already in StatsSerializer's shape (the JSON encoder writes its datetimes alike); a
+        # day's 1,440 minutes through the serializer cost more than reading them.
+        return Response(selectors.event_stats(**query.validated_data))
