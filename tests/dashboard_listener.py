@@ -2,6 +2,7 @@
 group on the real Redis channel layer, collecting the `progress` frames it is sent."""
 
 import asyncio
+import itertools
 import threading
 import time
 from collections.abc import Sequence
@@ -18,7 +19,9 @@ MAX_WAIT_S = 3.0
 
 class ProgressFrames(Sequence):
     """The progress frames of one kind received so far, in order, as publish_progress was
-    called (kind, object_id, state...). Reading waits until no frame arrived for SETTLE_S."""
+    called (kind, object_id, state...). Reading first waits for a probe published then to come
+    back (Redis delivers in the order it took the PUBLISHes, so every frame published before
+    has arrived, however slow this thread is), then until no frame arrived for SETTLE_S."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -26,6 +29,9 @@ class ProgressFrames(Sequence):
         self._last_at = time.monotonic()
         self._ready = threading.Event()
         self._live = threading.Event()
+        self._probes = itertools.count(1)
+        self._probe_back = threading.Condition()
+        self._last_probe = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._listen()), daemon=True)
 
@@ -59,6 +65,9 @@ class ProgressFrames(Sequence):
                     continue
                 if message.get("kind") == PROBE_KIND:
                     self._live.set()
+                    with self._probe_back:
+                        self._last_probe = max(self._last_probe, message.get("probe", 0))
+                        self._probe_back.notify_all()
                 elif message.get("type") == "progress.update" and message["kind"] == self.kind:
                     frame = {k: v for k, v in message.items() if k not in ("type", "id")}
                     self._received.append({"object_id": message["id"], **frame})
@@ -66,7 +75,16 @@ class ProgressFrames(Sequence):
         finally:
             await layer.group_discard(EVENTS_GROUP, channel)
 
+    def _flush(self) -> None:
+        probe = next(self._probes)
+        message = {"type": "progress.update", "kind": PROBE_KIND, "id": 0, "probe": probe}
+        async_to_sync(get_channel_layer().group_send)(EVENTS_GROUP, message)
+        with self._probe_back:
+            if not self._probe_back.wait_for(lambda: self._last_probe >= probe, MAX_WAIT_S * 5):
+                raise RuntimeError("a probe did not come back through the channel layer")
+
     def _settled(self) -> list[dict]:
+        self._flush()
         deadline = time.monotonic() + MAX_WAIT_S
         while time.monotonic() - self._last_at < SETTLE_S and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -120,7 +120,7 @@ def start_server(daphne_factory, settings):
 
 def counts(output: str) -> tuple[int, int, int]:
     """Events posted, requests and events stored, from the command's summary."""
-    found = re.search(r"(\d+) events posted in (\d+) requests, (\d+) stored", output)
+    found = re.search(r"Done: (\d+) events posted in (\d+) requests, (\d+) stored", output)
     assert found, output
     return int(found[1]), int(found[2]), int(found[3])
 
