@@ -289,6 +289,20 @@ class Product:
         self.stop()
 
 
+# The database and Redis db of every scenario but history (each run recreates them).
+SCENARIO_DB = "mailpulse_bench"
+SCENARIO_REDIS_DB = 9
+
+
+def run_product(measure, options) -> list:
+    """Starts the product on a fresh scenario database, runs the coroutine function
+    `measure(product, options)` against it (its results returned), and stops it."""
+    with Product(SCENARIO_DB, SCENARIO_REDIS_DB, workers=options.workers) as product:
+        product.prepare()
+        product.start()
+        return asyncio.run(measure(product, options))
+
+
 # --- measuring
 
 

@@ -12,11 +12,18 @@ import time
 import httpx
 
 from mailpulse_bench.dashboards import Dashboards
-from mailpulse_bench.harness import HOST, Product, Result, quantiles, say, sql
+from mailpulse_bench.harness import (
+    HOST,
+    SCENARIO_DB,
+    Product,
+    Result,
+    quantiles,
+    run_product,
+    say,
+    sql,
+)
 from mailpulse_bench.load import Batches, PostStats, post_loop
 
-DB_NAME = "mailpulse_bench"
-REDIS_DB = 9
 # Requests built ahead per cell: enough for the target rates with room above them.
 MAX_EVENTS_PER_S = {1: 3000, 100: 40000, 1000: 50000}
 
@@ -27,7 +34,7 @@ def _requests(batches: Batches, count: int) -> list[bytes]:
 
 def _verify(product: Product, tag: str, stats: PostStats, sample_ids: list[str]) -> dict:
     total, distinct = sql(
-        DB_NAME,
+        SCENARIO_DB,
         "SELECT count(*), count(DISTINCT message_id) FROM events_emailevent "
         "WHERE message_id LIKE %s",
         [tag + "-%"],
@@ -118,7 +125,4 @@ async def _run(product: Product, options) -> list[Result]:
 
 
 def run(options) -> list[Result]:
-    with Product(DB_NAME, REDIS_DB, workers=options.workers) as product:
-        product.prepare()
-        product.start()
-        return asyncio.run(_run(product, options))
+    return run_product(_run, options)

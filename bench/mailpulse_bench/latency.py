@@ -10,11 +10,9 @@ import secrets
 import time
 
 from mailpulse_bench.dashboards import Dashboards
-from mailpulse_bench.harness import HOST, Product, Result, RssSampler, quantiles, say
+from mailpulse_bench.harness import HOST, Product, Result, RssSampler, quantiles, run_product, say
 from mailpulse_bench.load import Batches, PostStats, post_loop
 
-DB_NAME = "mailpulse_bench"
-REDIS_DB = 9
 # The daphne's RSS during the last phase run here (scenario 5 reports it).
 PEAKS: dict[str, float] = {}
 
@@ -153,7 +151,4 @@ async def _run(product: Product, options) -> list[Result]:
 
 
 def run(options) -> list[Result]:
-    with Product(DB_NAME, REDIS_DB, workers=options.workers) as product:
-        product.prepare()
-        product.start()
-        return asyncio.run(_run(product, options))
+    return run_product(_run, options)

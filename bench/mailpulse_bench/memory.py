@@ -4,14 +4,10 @@ at a steady load (dashboards connected, events arriving) sampled every few secon
 
 from __future__ import annotations
 
-import asyncio
 import statistics
 
 from mailpulse_bench import latency
-from mailpulse_bench.harness import Product, Result, say
-
-DB_NAME = "mailpulse_bench"
-REDIS_DB = 9
+from mailpulse_bench.harness import Product, Result, run_product, say
 
 
 async def _run(product: Product, options) -> list[Result]:
@@ -73,7 +69,4 @@ async def _run(product: Product, options) -> list[Result]:
 
 
 def run(options) -> list[Result]:
-    with Product(DB_NAME, REDIS_DB, workers=options.workers) as product:
-        product.prepare()
-        product.start()
-        return asyncio.run(_run(product, options))
+    return run_product(_run, options)

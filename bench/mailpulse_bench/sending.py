@@ -16,10 +16,16 @@ from datetime import datetime
 
 import httpx
 
-from mailpulse_bench.harness import HOST, Product, Result, free_port, say, sql
-
-DB_NAME = "mailpulse_bench"
-REDIS_DB = 9
+from mailpulse_bench.harness import (
+    HOST,
+    SCENARIO_DB,
+    Product,
+    Result,
+    free_port,
+    run_product,
+    say,
+    sql,
+)
 
 
 class Sink:
@@ -56,7 +62,7 @@ class Sink:
 
 def _subscribers(list_id: int, count: int, prefix: str = "reader") -> None:
     sql(
-        DB_NAME,
+        SCENARIO_DB,
         """
         WITH new AS (
             INSERT INTO mailer_subscriber (email, first_name, last_name, attributes, status,
@@ -196,15 +202,12 @@ async def _run(product: Product, options, sink: Sink) -> Result:
     return result
 
 
-async def _main(product: Product, options) -> Result:
+async def _main(product: Product, options) -> list[Result]:
     async with Sink() as sink:
-        product.start()
-        return await _run(product, options, sink)
+        result = await _run(product, options, sink)
+    say(f"sending: {result.figures}")
+    return [result]
 
 
 def run(options) -> list[Result]:
-    with Product(DB_NAME, REDIS_DB, workers=options.workers) as product:
-        product.prepare()
-        result = asyncio.run(_main(product, options))
-    say(f"sending: {result.figures}")
-    return [result]
+    return run_product(_main, options)

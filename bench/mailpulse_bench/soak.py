@@ -16,10 +16,7 @@ import statistics
 import httpx
 
 from mailpulse_bench import latency, sending
-from mailpulse_bench.harness import Product, Result, say, sql
-
-DB_NAME = "mailpulse_bench"
-REDIS_DB = 9
+from mailpulse_bench.harness import SCENARIO_DB, Product, Result, run_product, say, sql
 
 
 async def _campaigns(product: Product, options, sink: sending.Sink, stop: asyncio.Event) -> list:
@@ -42,7 +39,7 @@ async def _campaigns(product: Product, options, sink: sending.Sink, stop: asynci
 def _stored(tag: str) -> tuple[int, int]:
     """(rows, distinct message ids) of the soak's events in PostgreSQL."""
     rows, distinct = sql(
-        DB_NAME,
+        SCENARIO_DB,
         "SELECT count(*), count(DISTINCT message_id) FROM events_emailevent "
         "WHERE metadata->>'bench' = %s",
         [tag],
@@ -60,7 +57,7 @@ def _curve(samples: list[tuple[float, int]], every_s: float = 60) -> list[int]:
     return curve
 
 
-async def _run(product: Product, options) -> Result:
+async def _run(product: Product, options) -> list[Result]:
     stop = asyncio.Event()
     async with sending.Sink() as sink:
         campaigns = asyncio.create_task(_campaigns(product, options, sink, stop))
@@ -111,7 +108,7 @@ async def _run(product: Product, options) -> Result:
         and sent == recipients
         and figures["post_errors"] == 0
     )
-    return Result(
+    result = Result(
         "soak",
         f"{options.soak_seconds / 60:.0f} min, {options.soak_dashboards} dashboards, "
         f"{options.soak_rate} events/s, campaigns of {options.soak_recipients:,}",
@@ -121,12 +118,9 @@ async def _run(product: Product, options) -> Result:
             "nothing_lost": ("0 lost, duplicated, missing; every recipient sent", nothing_lost),
         },
     )
+    say(f"soak: {result.figures}")
+    return [result]
 
 
 def run(options) -> list[Result]:
-    with Product(DB_NAME, REDIS_DB, workers=options.workers) as product:
-        product.prepare()
-        product.start()
-        result = asyncio.run(_run(product, options))
-    say(f"soak: {result.figures}")
-    return [result]
+    return run_product(_run, options)
