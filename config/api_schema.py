@@ -29,7 +29,7 @@ def _throttled(generator) -> set[tuple[str, str]]:
     }
 
 
-def _errors_of(path: str, operation: dict) -> dict[int, str]:
+def _errors_of(operation: dict) -> dict[int, str]:
     errors: dict[int, str] = {}
     parameters = operation.get("parameters", [])
     if "requestBody" in operation or any(p["in"] == "query" for p in parameters):
@@ -56,7 +56,7 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
             continue
         for method in METHODS:
             if operation := item.get(method):
-                errors = _errors_of(path, operation)
+                errors = _errors_of(operation)
                 if (path, method) in throttled:
                     errors[429] = "Too many attempts; retry after Retry-After seconds"
                 responses = operation.setdefault("responses", {})

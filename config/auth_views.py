@@ -30,14 +30,6 @@ THROTTLED_MESSAGE = (
 )
 
 
-def _limit() -> int:
-    return getattr(settings, "LOGIN_FAILURE_LIMIT", 5)
-
-
-def _window_s() -> int:
-    return getattr(settings, "LOGIN_FAILURE_WINDOW_S", 900)
-
-
 def failure_key(username: str, address: str) -> str:
     """Cache key of one username+address pair; hashed, so the cache holds no usernames."""
     digest = hashlib.sha256(f"{username.strip().lower()}\0{address}".encode()).hexdigest()
@@ -57,11 +49,12 @@ class ThrottledLoginView(LoginView):
             return 0
 
     def post(self, request, *args, **kwargs):
-        if self._failures() >= _limit():
+        if self._failures() >= settings.LOGIN_FAILURE_LIMIT:
             logger.warning(
                 "login refused: too many failures", extra={"ip": request.META.get("REMOTE_ADDR")}
             )
-            message = THROTTLED_MESSAGE.format(minutes=max(1, round(_window_s() / 60)))
+            minutes = max(1, round(settings.LOGIN_FAILURE_WINDOW_S / 60))
+            message = THROTTLED_MESSAGE.format(minutes=minutes)
             # A bound form carrying only this error: the password is never checked.
             form = self.get_form()
             form._errors, form.cleaned_data = ErrorDict(), {}
@@ -73,10 +66,10 @@ class ThrottledLoginView(LoginView):
     def form_invalid(self, form):
         key = self._key()
         try:
-            cache.add(key, 0, timeout=_window_s())
+            cache.add(key, 0, timeout=settings.LOGIN_FAILURE_WINDOW_S)
             cache.incr(key)
         except ValueError:  # the key expired between add and incr
-            cache.set(key, 1, timeout=_window_s())
+            cache.set(key, 1, timeout=settings.LOGIN_FAILURE_WINDOW_S)
         except Exception:
             logger.warning("login throttle unavailable: cache unreachable", exc_info=True)
         return super().form_invalid(form)

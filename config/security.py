@@ -41,8 +41,8 @@ class SecurityHeadersMiddleware:
 
     def __init__(self, get_response):
         self.get_response = get_response
-        self.csp = getattr(settings, "CONTENT_SECURITY_POLICY", DEFAULT_CSP)
-        self.permissions = getattr(settings, "PERMISSIONS_POLICY", DEFAULT_PERMISSIONS_POLICY)
+        self.csp = settings.CONTENT_SECURITY_POLICY
+        self.permissions = settings.PERMISSIONS_POLICY
         if iscoroutinefunction(get_response):
             markcoroutinefunction(self)
 

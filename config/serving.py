@@ -74,8 +74,8 @@ def serve_processes(fd: int, processes: int, child_options: list[str]) -> int:
     os.close(fd)  # the children hold it: once they all stop listening, connections are refused
     logger.info("server processes started", extra={"pids": [c.pid for c in children]})
     crashed = False
-    while any(child.poll() is None for child in children):
-        if not stopping and any(child.returncode is not None for child in children):
+    while running := [child for child in children if child.poll() is None]:
+        if not stopping and len(running) < len(children):
             logger.error("a server process exited; stopping the others")
             crashed = True
             pass_on(signal.SIGTERM, None)

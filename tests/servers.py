@@ -160,6 +160,13 @@ def database_url_for_tests() -> str:
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
 
 
+def child_pids(pid: int) -> list[int]:
+    """The processes `pid` started (from /proc), oldest first."""
+    return sorted(
+        int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    )
+
+
 def connections_served(pid: int, port: int) -> int:
     """Established TCP connections to `port` that process `pid` holds (from /proc)."""
     inodes = set()

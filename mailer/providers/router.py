@@ -103,6 +103,8 @@ class ProviderRouter(BaseEmailBackend):
 
     def _in_order_for(self, email: OutgoingEmail) -> list[ProviderAccount]:
         """Priority order, but the accounts that left this message unanswered come last."""
+        if len(self.accounts) < 2:
+            return self.accounts
         try:
             unanswered = state.unanswered_accounts(self.accounts, email.message_id)
         except RedisError:
@@ -148,7 +150,9 @@ class ProviderRouter(BaseEmailBackend):
             backend.open()  # connects now, so a refusal here is known not to have sent
             sending = True
             if message.send() != 1:
-                raise DeliveryError("the backend did not take the message", permanent=False)
+                raise DeliveryError(
+                    "the backend did not take the message", permanent=False, provider=account.kind
+                )
         except DeliveryError:
             self._note(state.release, account)
             raise

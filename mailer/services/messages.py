@@ -35,10 +35,12 @@ import enum
 import logging
 from collections import defaultdict
 from collections.abc import Collection
+from contextlib import suppress
 from dataclasses import dataclass, field
 
+from django.db import DatabaseError
 from django.db import connection as db_connection
-from django.db.models import F
+from django.db.models import Case, Exists, F, OuterRef, Value, When
 from django.template import TemplateSyntaxError
 from django.utils import timezone
 
@@ -109,11 +111,17 @@ def messages_claim(*, message_ids: list[int]) -> dict[int, int]:
         return {}
     now = timezone.now()
     status = Message.Status
-    with db_connection.cursor() as cursor:
-        cursor.execute(
-            _CLAIM_SQL, [message_ids, status.SENDING, now, now, status.QUEUED, status.SENDING]
-        )
-        rows = cursor.fetchall()
+    try:
+        with db_connection.cursor() as cursor:
+            cursor.execute(
+                _CLAIM_SQL, [message_ids, status.SENDING, now, now, status.QUEUED, status.SENDING]
+            )
+            rows = cursor.fetchall()
+    except DatabaseError:
+        # Session locks outlive a failed statement: whatever it took is let go.
+        with suppress(DatabaseError):
+            messages_release(message_ids=message_ids)
+        raise
     messages_release(message_ids=[pk for pk, attempts in rows if attempts is None])
     return {pk: attempts for pk, attempts in rows if attempts is not None}
 
@@ -124,11 +132,21 @@ def messages_release(*, message_ids: list[int]) -> None:
             cursor.execute(_UNLOCK_SQL, [message_ids])
 
 
-def _unclaim(message_ids: list[int], *, status: str = Message.Status.QUEUED) -> None:
-    """Claimed but not tried (the group stopped early): queued again, or cancelled with their
-    campaign, and the claim's attempt does not count."""
+def _unclaim(message_ids: list[int], **values: str) -> None:
+    """Claimed but not sent (nothing was tried, or the group stopped early): queued again, or
+    cancelled if their campaign is cancelled by now (cancel itself only cancels what is
+    queued), and the claim's attempt does not count."""
+    cancelled = Campaign.objects.filter(
+        pk=OuterRef("campaign_id"), status=Campaign.Status.CANCELLED
+    )
     Message.objects.filter(pk__in=message_ids, status=Message.Status.SENDING).update(
-        status=status, attempts=F("attempts") - 1, updated_at=timezone.now()
+        status=Case(
+            When(Exists(cancelled), then=Value(Message.Status.CANCELLED)),
+            default=Value(Message.Status.QUEUED),
+        ),
+        attempts=F("attempts") - 1,
+        updated_at=timezone.now(),
+        **values,
     )
 
 
@@ -189,14 +207,8 @@ class CampaignSender:
 
 
 def _not_sent(message: Message, error: str) -> Outcome:
-    """Nothing was tried: back to the queue, and the claim's attempt does not count."""
-    _set(
-        message.pk,
-        expected=[Message.Status.SENDING],
-        status=Message.Status.QUEUED,
-        error=error,
-        attempts=F("attempts") - 1,
-    )
+    """Nothing was tried (no provider could take it now)."""
+    _unclaim([message.pk], error=error)
     return Outcome.RETRY
 
 
@@ -290,15 +302,12 @@ def _send_group(
     claimed = messages_claim(message_ids=[message.pk for message in messages])
     result.outcomes[Outcome.SKIPPED] += len(messages) - len(claimed)
     mine = [message for message in messages if message.pk in claimed]
+    index = 0
     try:
         for index, message in enumerate(mine):
             if sender.campaign_status != Campaign.Status.SENDING:
                 result.stopped = True
-                cancelled = sender.campaign_status == Campaign.Status.CANCELLED
-                _unclaim(
-                    [later.pk for later in mine[index:]],
-                    status=Message.Status.CANCELLED if cancelled else Message.Status.QUEUED,
-                )
+                _unclaim([later.pk for later in mine[index:]])
                 return None
             message.attempts = claimed[message.pk]
             outcome = message_send(message=message, sender=sender, connection=connection)
@@ -306,6 +315,12 @@ def _send_group(
             if outcome is Outcome.RETRY:
                 _unclaim([later.pk for later in mine[index + 1 :]])
                 return message.pk
+    except BaseException:
+        # The message being sent stays claimed ('sending', found by the stall check); the
+        # rest of the group was never tried and goes back at once.
+        with suppress(DatabaseError):
+            _unclaim([later.pk for later in mine[index + 1 :]])
+        raise
     finally:
         messages_release(message_ids=list(claimed))
     return None

@@ -23,7 +23,7 @@ from tests.events.webhook_helpers import mandrill_event, post_mandrill
 from tests.mailer import factories
 from tests.mailer.campaign_factories import campaign
 from tests.mailer.fake_esp import Answer, esp_account, fake_esp_fixture  # noqa: F401
-from tests.servers import ROOT, connections_served, wait_until
+from tests.servers import ROOT, child_pids, connections_served, wait_until
 
 TOKEN = "metrics-token-for-the-tests-0123456789"
 MANDRILL_KEY = "mandrill-test-key"
@@ -225,10 +225,6 @@ def test_websocket_clients_and_frames_of_a_live_server(daphne_factory):
     wait_until(lambda: value(scrape_live(server.url), clients) == 0, what="client gone")
 
 
-def _children(pid: int) -> list[int]:
-    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_every_scrape_of_a_multi_process_server_counts_the_clients_of_all_its_processes(
     daphne_factory,
@@ -236,7 +232,7 @@ def test_every_scrape_of_a_multi_process_server_counts_the_clients_of_all_its_pr
     user = get_user_model().objects.create_user("viewer", password="pw-viewer-123")
     token = Token.objects.create(user=user).key
     server = daphne_factory(processes=2, METRICS_TOKEN=TOKEN)
-    children = _children(server.process.pid)
+    children = child_pids(server.process.pid)
     url = server.url.replace("http://", "ws://") + "/ws/email/"
     headers = {"Authorization": f"Token {token}"}
     sockets = []

@@ -2,6 +2,7 @@
 every websocket with 1001 "going away", so dashboards reconnect elsewhere at once, and exits 0;
 SIGTERM to a Celery worker finishes its current chunks and returns the rest to the queue."""
 
+import os
 import signal
 from contextlib import ExitStack
 from pathlib import Path
@@ -17,7 +18,7 @@ from mailer.services.sending import campaign_start_send
 from tests.celery_workers import celery_workers_fixture  # noqa: F401
 from tests.mailer.campaign_factories import audience, campaign
 from tests.mailer.smtp_server import smtp_server_fixture  # noqa: F401
-from tests.servers import DaphneServer, connections_served, wait_until
+from tests.servers import DaphneServer, child_pids, connections_served, wait_until
 
 GRACE_S = 10
 CLOSE_GOING_AWAY = 1001
@@ -61,10 +62,6 @@ def _close_code(socket: ClientConnection) -> int | None:
         return closed.rcvd.code if closed.rcvd else None
 
 
-def _children(pid: int) -> list[int]:
-    return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
-
-
 def test_sigterm_closes_each_websocket_with_going_away_and_exits_0(daphne_factory, token, sockets):
     server = daphne_factory(SHUTDOWN_GRACE_S=str(GRACE_S))
     dashboards = [_dashboard(sockets, server, token) for _ in range(3)]
@@ -78,8 +75,8 @@ def test_sigterm_closes_each_websocket_with_going_away_and_exits_0(daphne_factor
 
 def test_sigterm_to_the_parent_closes_the_websockets_of_every_child(daphne_factory, token, sockets):
     server = daphne_factory(processes=2, SHUTDOWN_GRACE_S=str(GRACE_S))
-    wait_until(lambda: len(_children(server.process.pid)) == 2, 30, "two server processes")
-    children = _children(server.process.pid)
+    wait_until(lambda: len(child_pids(server.process.pid)) == 2, 30, "two server processes")
+    children = child_pids(server.process.pid)
     dashboards = []
 
     def each_child_serves_one() -> bool:
@@ -94,6 +91,17 @@ def test_sigterm_to_the_parent_closes_the_websockets_of_every_child(daphne_facto
     assert codes == {CLOSE_GOING_AWAY}
     assert server.process.wait(GRACE_S + 20) == 0
     assert not [child for child in children if Path(f"/proc/{child}").exists()]
+
+
+def test_a_child_that_dies_stops_the_others_and_the_parent_exits_1(daphne_factory):
+    server = daphne_factory(processes=2)
+    wait_until(lambda: len(child_pids(server.process.pid)) == 2, 30, "two server processes")
+    first, last = child_pids(server.process.pid)
+
+    os.kill(last, signal.SIGKILL)  # the one the parent looks at last
+
+    assert server.process.wait(30) == 1
+    assert not Path(f"/proc/{first}").exists(), "the other process was left serving"
 
 
 def _unfinished(target: Campaign) -> int:

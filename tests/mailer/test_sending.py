@@ -3,6 +3,7 @@
 import psycopg
 import pytest
 from django.core.exceptions import ValidationError
+from django.db.models import Count
 from django_redis import get_redis_connection
 
 from events.models import EmailEvent
@@ -191,6 +192,34 @@ def test_cancel_stops_workers_and_cancels_the_queued_messages(
     assert len(smtp_server.messages()) == 3
     with pytest.raises(CampaignConflict):
         campaign_resume(campaign=target)
+
+
+def test_an_error_mid_group_returns_the_untried_messages_and_their_locks(
+    smtp_server, django_capture_on_commit_callbacks, monkeypatch
+):
+    target = campaign(lists=[audience(10)])
+    start(target, django_capture_on_commit_callbacks)
+
+    def redis_gone():
+        raise ConnectionError("Redis went away")  # anything the send path does not expect
+
+    _acting_after(monkeypatch, 3, redis_gone)
+    ids = sorted(target.messages.values_list("pk", flat=True))
+    with pytest.raises(ConnectionError):
+        chunk_send(campaign_id=target.pk, message_ids=ids)
+
+    by_status = dict(
+        target.messages.values_list("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    # Two recorded; the third was accepted by the server when the error came: left claimed
+    # for the stall check; the seven never tried are queued again, their attempt not counted.
+    assert by_status == {"sent": 2, "sending": 1, "queued": 7}
+    assert set(target.messages.filter(status="queued").values_list("attempts", flat=True)) == {0}
+    # Every lock was let go: another worker's session can take each one.
+    with psycopg.connect(database_url_for_tests(), autocommit=True) as other_worker:
+        for pk in ids:
+            locked = other_worker.execute("SELECT pg_try_advisory_lock(%s)", [pk]).fetchone()
+            assert locked == (True,), pk
 
 
 def test_refused_recipient_fails_and_a_transient_error_is_retried(
