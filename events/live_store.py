@@ -60,10 +60,11 @@ def _add_counters(pipe, events: list[EmailEvent]) -> None:
         for event_type, n in counter.items():
             pipe.hincrby(redis_keys.campaign_counter(campaign_id), event_type, n)
     per_minute: Counter = Counter((int(e.timestamp.timestamp()) // 60, e.type) for e in events)
-    for minute in {m for m, _ in per_minute}:
-        pipe.expire(redis_keys.minute_counter(minute), redis_keys.MINUTE_TTL_S)
     for (minute, event_type), n in per_minute.items():
         pipe.hincrby(redis_keys.minute_counter(minute), event_type, n)
+    # After the HINCRBYs: EXPIRE does nothing to a key that does not exist yet.
+    for minute in {m for m, _ in per_minute}:
+        pipe.expire(redis_keys.minute_counter(minute), redis_keys.MINUTE_TTL_S)
 
 
 def _add_to_stream(pipe, serialized: list[dict]) -> None:

@@ -68,9 +68,10 @@ def _minute_counts_db(*ranges: tuple[datetime, datetime]) -> dict[datetime, dict
 def _minute_counts_live(since: datetime, until: datetime) -> dict | None:
     """The live view's whole minutes inside [since, until) plus PostgreSQL's partial minutes
     at either end; None when the window is not within the last day or Redis cannot answer."""
+    now = timezone.now()
     first = -(-int(since.timestamp()) // 60)  # the first whole minute (ceil)
-    end = int(until.timestamp()) // 60
-    if since < timezone.now() - LIVE_STATS_WINDOW or end - first < 1:
+    end = int(min(until, now).timestamp()) // 60  # later minutes: PostgreSQL (none yet)
+    if since < now - LIVE_STATS_WINDOW or end - first < 1:
         return None
     try:
         live = live_store.minute_counts(first, end)

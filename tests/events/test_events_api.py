@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django_redis import get_redis_connection
 
+from events import redis_keys
 from events.models import EmailEvent
 from events.services import live_view_rebuild
 from mailer.models import Campaign
@@ -149,6 +150,25 @@ def test_stats_of_the_last_day_count_whole_minutes_from_the_live_view(api_client
         {"delivered": 2},
         {"bounced": 1},
     ]
+
+
+def test_stats_until_far_ahead_reads_only_the_minutes_that_have_been(api_client):
+    now = datetime.now(UTC)
+    live_view_rebuild()
+    ingest(types=["opened"], timestamp=now - timedelta(minutes=5))
+
+    body = _stats(api_client, now - timedelta(hours=1), datetime(9999, 1, 1, tzinfo=UTC))
+
+    assert body["source"] == "live"
+    assert body["totals"] == {"opened": 1}
+
+
+def test_the_live_view_per_minute_counters_expire(api_client):
+    ingest(types=["opened"], timestamp=datetime.now(UTC) - timedelta(minutes=5))
+
+    keys = get_redis_connection().keys(redis_keys.minute_counter("*"))
+    assert keys
+    assert all(0 < get_redis_connection().ttl(key) <= redis_keys.MINUTE_TTL_S for key in keys)
 
 
 def test_stats_come_from_postgresql_when_redis_lost_the_live_view(api_client):
