@@ -159,6 +159,6 @@ async def test_connections_per_user_over_the_limit_are_closed_with_4429(settings
     assert await third.receive_output(timeout=5) == {"type": "websocket.close", "code": 4429}
     await first.disconnect()
     fourth = await _connect(token)
-    assert (await _frame(fourth, "snapshot"))["type"] == "snapshot"
+    await _frame(fourth, "snapshot")  # admitted: it waits for the snapshot, or times out
     for communicator in (second, fourth):
         await communicator.disconnect()

@@ -37,14 +37,24 @@ WRONG_BASIC = "hookuser:wrong-Secret-Pw-99"
 PROVIDER_CREDENTIAL = "key-Provider-Secret-0e6f"
 
 
+# The sandbox's real task; the queue it schedules itself on is stood in for by Jobs.
+POST_SANDBOX_EVENTS = sandbox_tasks.post_sandbox_events
+
+
 class Jobs:
-    """Stands for the sandbox's Celery task: keeps the webhook jobs instead of posting them."""
+    """Stands for Celery's queue (no worker runs here): keeps the sandbox's webhook jobs, and
+    runs each queued one once through the real task, which signs the batch with the webhook
+    key, posts it and, as the post fails, logs why and schedules a retry."""
 
     def __init__(self) -> None:
         self.jobs: list = []
 
     def apply_async(self, args, countdown=0.0):
         self.jobs.append(args)
+
+    def run_queued_once(self) -> None:
+        for args in list(self.jobs):
+            POST_SANDBOX_EVENTS.run(*args)
 
 
 @pytest.fixture
@@ -63,7 +73,9 @@ def run_settings(settings, monkeypatch):
     settings.MANDRILL_WEBHOOK_KEY = MANDRILL_KEY
     settings.WEBHOOK_SECRET = [WEBHOOK_SECRET]
     settings.SANDBOX_LATENCY_MS = 0
-    settings.SANDBOX_WEBHOOK_URL = "http://hooks.invalid/api/hook/mandrill/"
+    settings.SANDBOX_EVENTS_DELAY_S = 0  # each batch's first events are due at once
+    # A closed port: each post fails at once, and the task logs the failure.
+    settings.SANDBOX_WEBHOOK_URL = "http://127.0.0.1:9/api/hook/mandrill/"
     jobs = Jobs()
     monkeypatch.setattr(sandbox_backend, "post_sandbox_events", jobs)
     monkeypatch.setattr(sandbox_tasks, "post_sandbox_events", jobs)
@@ -160,6 +172,7 @@ def _full_run(jobs: Jobs) -> list[str]:
     result = chunk_send(campaign_id=target.pk, message_ids=ids)
     assert sum(result.outcomes.values()) == 3
     assert jobs.jobs  # the sandbox scheduled its webhooks
+    jobs.run_queued_once()
 
     assert page.post("/accounts/logout/").status_code == 302
     return secrets
@@ -176,6 +189,7 @@ def test_a_full_run_logs_no_secret(captured, run_settings):
     logged = captured()
 
     assert "webhook refused" in logged and '"path": "/api/hook/mandrill/"' in logged
+    assert "sandbox webhooks failed, again in" in logged
     assert _leaks(logged, secrets) == []
 
 
