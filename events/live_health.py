@@ -1,14 +1,15 @@
 """Whether this server's dashboards can be live, and what brings them back after Redis fails.
 
 One monitor per server process (per event loop) while dashboards are connected: every
-LIVE_HEALTH_PROBE_INTERVAL_S it asks Redis for PING and the live view's `built` marker.
+LIVE_HEALTH_PROBE_INTERVAL_S it reads the live view's `built` marker from Redis.
 
 - Redis unreachable: every dashboard gets a `status` frame "degraded" (the pub/sub channel
   layer cannot deliver frames, and the counters would silently go stale).
 - Redis back: the live view missed the batches committed meanwhile, so it is rebuilt from
   PostgreSQL, by one server (services.live_view_rebuild_after, under a Redis lock; the others
-  see a `built` marker newer than their outage and only resync). The marker missing where it
-  was seen before means Redis lost its data (a restart without persistence): rebuilt too.
+  see a `built` marker newer than their outage and only resync). A missing marker means the
+  live view cannot be trusted (never built, Redis lost its data, or a process missed a
+  batch): rebuilt too.
   Then this process subscribes its channels again and every dashboard gets a `status` "live"
   and a fresh snapshot.
 - Each probe also keeps this server's websocket connections counted (events.ws_limits).
@@ -82,13 +83,13 @@ class LiveHealth:
 
     async def probe(self) -> None:
         try:
-            await self.redis.ping()
             marker = await self._marker()
             await ws_limits.connections_refresh(self.redis, self.dashboards)
         except (RedisError, OSError):
             await self.report_outage()
             return
-        lost = self.seen_marker is not None and marker is None
+        # Missing: Redis lost its data, or a process missed a batch (live_store.record_batch).
+        lost = marker is None
         if lost or (self.outage_since_ms is not None and (marker or 0) < self.outage_since_ms):
             since_ms = self.outage_since_ms or _now_ms()
             marker = await database_sync_to_async(
@@ -116,9 +117,7 @@ class LiveHealth:
         await self._set_status(DEGRADED, "redis_unavailable")
 
     async def _marker(self) -> int | None:
-        """The `built` marker; on a Redis never rebuilt, "0", so that its loss can be seen."""
-        if self.seen_marker is None:
-            await self.redis.set(redis_keys.built(), 0, nx=True)
+        """When the live view was last rebuilt (ms); None when it cannot be trusted."""
         value = await self.redis.get(redis_keys.built())
         return None if value is None else int(value)
 

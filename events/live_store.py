@@ -206,7 +206,8 @@ def rebuild(events_by_dimension: dict, per_campaign: list, per_minute: list, rec
 
 
 def built_marker() -> int | None:
-    """When the live view was last rebuilt (ms), 0 if never, None if Redis lost its data."""
+    """When the live view was last rebuilt (ms); None when it cannot be trusted: never built,
+    Redis lost its data, or a process missed a batch (record_batch)."""
     value = _redis().get(redis_keys.built())
     return None if value is None else int(value)
 

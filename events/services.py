@@ -3,7 +3,7 @@
 import contextlib
 import logging
 from dataclasses import dataclass, field, fields
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import orjson
 import psycopg
@@ -87,8 +87,9 @@ def _existing_campaigns(events: list[NormalizedEvent]) -> set[int]:
     return set(Campaign.objects.filter(pk__in=wanted).values_list("pk", flat=True))
 
 
-def _unique_in_batch(provider: str, events: list[NormalizedEvent]) -> list[EmailEvent]:
-    received_at = timezone.now()
+def _unique_in_batch(
+    provider: str, events: list[NormalizedEvent], received_at: datetime
+) -> list[EmailEvent]:
     campaigns = _existing_campaigns(events)
     rows: dict[str, EmailEvent] = {}
     for event in events:
@@ -157,15 +158,20 @@ def _insert_new(rows: list[EmailEvent]) -> list[EmailEvent]:
 
 
 def events_ingest(
-    *, provider: str, events: list[NormalizedEvent], request_id: str | None = None
+    *,
+    provider: str,
+    events: list[NormalizedEvent],
+    request_id: str | None = None,
+    received_at: datetime | None = None,
 ) -> IngestResult:
     """Store a batch in one transaction, then hand what is new to the observers.
 
     Idempotent: an event already stored (same provider and dedupe key) is counted as a
     duplicate and not stored again. Events that cannot be normalized are skipped and
     reported. Raises the database's error when PostgreSQL is unavailable: nothing is stored.
-    `request_id` (default: the one bound now) goes on the log line and to the observers; the
-    spool passes the id of the webhook request that brought the events.
+    `request_id` (default: the one bound now) goes on the log line and to the observers, and
+    `received_at` (default: now) is stored as the time the events arrived, and as the time of
+    those the provider gave none; the spool replays both as the webhook request had them.
     """
     request_id = request_id or request_id_var.get()
     storable, skipped = [], []
@@ -175,7 +181,7 @@ def events_ingest(
             skipped.append({"index": index, "reason": problem})
         else:
             storable.append(event)
-    rows = _unique_in_batch(provider, storable)
+    rows = _unique_in_batch(provider, storable, received_at or timezone.now())
     with transaction.atomic():
         stored = _insert_new(rows) if rows else []
         if stored:

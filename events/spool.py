@@ -22,38 +22,30 @@ the dead-letter stream `<prefix>:spool:dead` and is logged; it never blocks the 
 database fails again the drain stops and the entry stays first in line.
 
 Several drainers (the beat task on several workers, an operator's `manage.py webhook_spool
---drain`) may run at once: one holds a Redis lock (SET NX PX, renewed per entry, released
+--drain`) may run at once: one holds a Redis lock (redis-py's Lock, renewed per entry, released
 only by its holder); the others return at once saying the spool is busy.
 """
 
 import json
 import logging
-import secrets
 import time
-from dataclasses import asdict, dataclass, replace
+from contextlib import suppress
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from django.conf import settings
-from django.db import DataError, InterfaceError, OperationalError, transaction
+from django.db import DataError, InterfaceError, OperationalError
 from django.utils import timezone
 from django_redis import get_redis_connection
+from redis.exceptions import LockError
 
-from events.models import EmailEvent
 from events.normalized import NormalizedEvent
 from events.services import events_ingest
 
 logger = logging.getLogger(__name__)
 
-FORMAT_VERSION = "1"
-LOCK_TTL_MS = 60_000
+LOCK_TTL_S = 60
 DRAIN_BATCH = 100
-
-# Release or renew the lock only while we still hold it.
-_RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end"
-_RENEW = (
-    "if redis.call('get', KEYS[1]) == ARGV[1] then "
-    "return redis.call('pexpire', KEYS[1], ARGV[2]) end return 0"
-)
 
 
 def spool_key() -> str:
@@ -86,15 +78,12 @@ def encode_events(events: list[NormalizedEvent]) -> bytes:
     return json.dumps(rows, ensure_ascii=False).encode()
 
 
-def decode_events(data: bytes, received_at: datetime) -> list[NormalizedEvent]:
-    """The spooled events; one without a timestamp gets the time it was received, as
-    `events_ingest` would have given it on arrival."""
+def decode_events(data: bytes) -> list[NormalizedEvent]:
     events = []
     for row in json.loads(data):
         stamp = row.get("timestamp")
         row["timestamp"] = datetime.fromisoformat(stamp) if stamp else None
-        event = NormalizedEvent(**row)
-        events.append(event if event.timestamp else replace(event, timestamp=received_at))
+        events.append(NormalizedEvent(**row))
     return events
 
 
@@ -110,7 +99,6 @@ def spool_append(
     entry_id = _redis().xadd(
         spool_key(),
         {
-            "v": FORMAT_VERSION,
             "provider": provider,
             "request_id": request_id,
             "received_at": received_at.isoformat(),
@@ -131,10 +119,6 @@ def spool_append(
 
 def spool_depth() -> int:
     return int(_redis().xlen(spool_key()))
-
-
-def dead_letter_depth() -> int:
-    return int(_redis().xlen(dead_letter_key()))
 
 
 def _text(fields: dict, name: str, default: str = "") -> str:
@@ -182,23 +166,13 @@ class DrainResult:
 
 
 def _replay(fields: dict):
-    """Store one entry's events in one transaction, keeping the time they were received."""
-    received_at = datetime.fromisoformat(_text(fields, "received_at"))
-    events = decode_events(fields[b"events"], received_at)
-    with transaction.atomic():
-        result = events_ingest(
-            provider=_text(fields, "provider"),
-            events=events,
-            request_id=_text(fields, "request_id", "-"),
-        )
-        if result.stored:
-            EmailEvent.objects.filter(pk__in=[row.pk for row in result.stored]).update(
-                received_at=received_at
-            )
-            # The observers run on commit, with these same rows.
-            for row in result.stored:
-                row.received_at = received_at
-    return result
+    """Store one entry's events, with the request id and time of the webhook request."""
+    return events_ingest(
+        provider=_text(fields, "provider"),
+        events=decode_events(fields[b"events"]),
+        request_id=_text(fields, "request_id", "-"),
+        received_at=datetime.fromisoformat(_text(fields, "received_at")),
+    )
 
 
 def _dead_letter(redis, entry_id, fields: dict, error: Exception) -> None:
@@ -225,20 +199,19 @@ def _dead_letter(redis, entry_id, fields: dict, error: Exception) -> None:
     pipe.execute()
 
 
-def spool_drain(max_seconds: float | None = None, batch: int = DRAIN_BATCH) -> DrainResult:
+def spool_drain(max_seconds: float | None = None) -> DrainResult:
     """Replay the spool into `events_ingest`, oldest first, until it is empty, the database
     fails, or `max_seconds` passed. Returns at once (busy) when another drainer runs."""
     redis = _redis()
     result = DrainResult()
-    token = secrets.token_hex(16)
-    if not redis.set(lock_key(), token, nx=True, px=LOCK_TTL_MS):
+    lock = redis.lock(lock_key(), timeout=LOCK_TTL_S)
+    if not lock.acquire(blocking=False):
         result.busy, result.remaining = True, spool_depth()
         return result
-    renew, release = redis.register_script(_RENEW), redis.register_script(_RELEASE)
     deadline = time.monotonic() + max_seconds if max_seconds else None
     try:
         while not result.stopped:
-            entries = redis.xrange(spool_key(), count=batch)
+            entries = redis.xrange(spool_key(), count=DRAIN_BATCH)
             if not entries:
                 break
             for raw_id, fields in entries:
@@ -246,7 +219,9 @@ def spool_drain(max_seconds: float | None = None, batch: int = DRAIN_BATCH) -> D
                 if deadline and time.monotonic() > deadline:
                     result.stopped = "time limit"
                     break
-                if not renew(keys=[lock_key()], args=[token, LOCK_TTL_MS]):
+                try:
+                    lock.reacquire()
+                except LockError:
                     result.stopped = "lost the lock"
                     break
                 try:
@@ -265,7 +240,8 @@ def spool_drain(max_seconds: float | None = None, batch: int = DRAIN_BATCH) -> D
                 result.stored += len(ingested.stored)
                 result.duplicates += ingested.duplicates
     finally:
-        release(keys=[lock_key()], args=[token])
+        with suppress(LockError):
+            lock.release()
     result.remaining = spool_depth()
     if result.entries:
         logger.info("webhook spool drained", extra=asdict(result))

@@ -118,7 +118,9 @@ def receive_webhook(request: HttpRequest, slug: str | None) -> WebhookOutcome:
     _check_batch_size(events)
     request_id = getattr(request, "request_id", "-")
     try:
-        result = events_ingest(provider=adapter.slug, events=events, request_id=request_id)
+        result = events_ingest(
+            provider=adapter.slug, events=events, request_id=request_id, received_at=received_at
+        )
     except (OperationalError, InterfaceError) as database_error:
         outcome.skipped = skipped
         if events:

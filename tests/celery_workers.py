@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
-from django_redis import get_redis_connection
 
 from tests.servers import ROOT, database_url_for_tests, wait_until
 
@@ -82,7 +81,6 @@ class CeleryWorkers:
 @pytest.fixture(name="celery_workers")
 def celery_workers_fixture(transactional_db):
     """Starts workers with `start(**env)`, each a CeleryWorkers; all killed after the test."""
-    get_redis_connection("default").flushdb()  # an empty queue: nothing left from elsewhere
     groups: list[CeleryWorkers] = []
 
     def start(**env: str) -> CeleryWorkers:

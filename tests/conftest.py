@@ -1,12 +1,15 @@
 """Fixtures for the real services, shared by every test: PostgreSQL (pytest-django's test
 database), the test Redis database, throwaway Redis servers and live daphne servers."""
 
+import time
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django_redis import get_redis_connection
 from rest_framework.test import APIClient
 
+from events import redis_keys
 from tests.dashboard_listener import ProgressFrames
 from tests.servers import RedisServer, start_daphne
 
@@ -25,9 +28,13 @@ def _close_stray_connections(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def _clean_redis():
-    """Each test starts and ends with an empty test Redis database."""
+    """Each test starts with an empty test Redis database but for the live view's `built`
+    marker: an empty live view is the true view of the empty test database, as if
+    `rebuild_live` had just run (without it, servers would rebuild and resync dashboards at
+    their first probe). It ends empty."""
     redis = get_redis_connection("default")
     redis.flushdb()
+    redis.set(redis_keys.built(), int(time.time() * 1000))
     yield
     redis.flushdb()
 

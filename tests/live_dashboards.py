@@ -103,6 +103,9 @@ class LiveDashboard:
 
     def _on_frame(self, frame: dict) -> None:
         if frame["type"] == "snapshot":
+            # A new baseline (on connecting, or a resync after Redis came back): what it holds
+            # is not sent twice by this connection, as live.js replaces its feed with it.
+            self._connection_ids = set()
             self.counters = {dim: Counter(values) for dim, values in frame["counters"].items()}
             self._advance(frame["cursor"])
             self._hand_over(frame["events"], replay=False)

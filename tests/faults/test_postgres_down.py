@@ -169,6 +169,7 @@ def test_postgres_down_1000_events_are_spooled_then_stored_once_and_broadcast(
 ):
     env = _product_env(postgres.url, redis_server.url)
     _manage(env, "migrate", "-v", "0")
+    _manage(env, "rebuild_live")  # a live view to trust, as the beat task builds on a new install
     token = _manage(
         env,
         "shell",
